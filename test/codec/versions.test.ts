@@ -1,0 +1,180 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Encoder } from 'cbor-x';
+import { ValidationError } from '../../src/errors.js';
+import { vv } from '../../src/versioning/version-vector.js';
+import { EMPTY_CONTEXT, emptySet, setProblem, sync, update, type DVVSet } from '../../src/versioning/dvvset.js';
+import { VERSIONS_FORMAT_VERSION, decodeVersions, encodeVersions, type EncodedValue } from '../../src/codec/versions.js';
+
+type Versions = DVVSet<EncodedValue>;
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+const isEncodedValue = (x: unknown): x is EncodedValue => x === null || x instanceof Uint8Array;
+const bytes = (...xs: number[]) => new Uint8Array(xs);
+
+function decodeOrRefuse(input: Uint8Array): Versions | ValidationError {
+  try {
+    return decodeVersions(input);
+  } catch (error) {
+    assert.ok(error instanceof ValidationError, `threw ${String(error)}`);
+    return error;
+  }
+}
+
+// Realistic histories: random writes (values or tombstones) at three replicas, random syncs.
+const arbVersions: fc.Arbitrary<Versions> = fc
+  .array(
+    fc.tuple(fc.nat(2), fc.boolean(), fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }), fc.nat(2)),
+    { maxLength: 12 },
+  )
+  .map((steps) => {
+    const actors = ['node-a', '__proto__', 'é'];
+    const replicas: Versions[] = actors.map(() => emptySet<EncodedValue>());
+    for (const [at, blind, value, other] of steps) {
+      const client = blind ? EMPTY_CONTEXT : replicas[other]!.context;
+      replicas[at] = update(replicas[at]!, client, actors[at]!, value).set;
+      replicas[other] = sync(replicas[other]!, replicas[at]!);
+    }
+    return replicas[0]!;
+  });
+
+test('round trip: empty, tombstone, siblings, a cloud', () => {
+  const examples: Versions[] = [
+    emptySet(),
+    { context: { vv: vv({ a: 1 }), cloud: [] }, values: [{ dot: { actor: 'a', counter: 1 }, value: null }] },
+    {
+      context: { vv: vv({ a: 3, b: 1 }), cloud: [{ actor: 'c', counter: 7 }] },
+      values: [
+        { dot: { actor: 'a', counter: 3 }, value: bytes(1, 2, 3) },
+        { dot: { actor: 'a', counter: 2 }, value: new Uint8Array(0) },
+        { dot: { actor: 'c', counter: 7 }, value: new Uint8Array(5000).fill(9) },
+      ],
+    },
+  ];
+  for (const set of examples) assert.deepEqual(decodeVersions(encodeVersions(set)), set);
+});
+
+test('the format: CBOR [1, vv, cloud, values] with flat lists, version first', () => {
+  const set: Versions = {
+    context: { vv: vv({ a: 2 }), cloud: [{ actor: 'b', counter: 3 }] },
+    values: [{ dot: { actor: 'a', counter: 2 }, value: bytes(7) }, { dot: { actor: 'b', counter: 3 }, value: null }],
+  };
+  const encoded = encodeVersions(set);
+  assert.equal(encoded[0], 0x84, 'an array of four');
+  assert.equal(encoded[1], VERSIONS_FORMAT_VERSION);
+  assert.deepEqual(cbor.decode(encoded), [1, ['a', 2], ['b', 3], ['a', 2, Buffer.from([7]), 'b', 3, null]]);
+});
+
+test('decoded values are copies that own exactly their bytes', () => {
+  const value = new Uint8Array(100).fill(42);
+  const set: Versions = { context: { vv: vv({ a: 1 }), cloud: [] }, values: [{ dot: { actor: 'a', counter: 1 }, value }] };
+  // As if read out of a large network frame.
+  const frame = new Uint8Array(64 * 1024);
+  const encoded = encodeVersions(set);
+  frame.set(encoded, 1000);
+  const decoded = decodeVersions(frame.subarray(1000, 1000 + encoded.length));
+  const copy = decoded.values[0]!.value!;
+  assert.deepEqual(copy, value);
+  assert.equal(copy.byteOffset, 0);
+  assert.equal(copy.buffer.byteLength, 100);
+  assert.equal(Object.getPrototypeOf(copy), Uint8Array.prototype);
+  frame.fill(0);
+  assert.equal(copy[0], 42, 'later changes to the frame do not reach the value');
+});
+
+test('equal histories encode to equal bytes', () => {
+  fc.assert(
+    fc.property(arbVersions, (set) => {
+      const again = decodeVersions(encodeVersions(set));
+      assert.deepEqual(Buffer.from(encodeVersions(again)), Buffer.from(encodeVersions(set)));
+    }),
+  );
+});
+
+test('refuses malformed input and unknown formats with a ValidationError', () => {
+  const good = [1, ['a', 2], [], ['a', 2, bytes(1)]];
+  const cases: [string, unknown][] = [
+    ['not bytes', 'hello'],
+    ['an array of numbers', [0x84, 1, 0x80, 0x80, 0x80]],
+    ['empty', new Uint8Array(0)],
+    ['garbage', bytes(0xff, 0xfe, 0xfd)],
+    ['truncated', cbor.encode(good).subarray(0, 6)],
+    ['trailing bytes', Buffer.concat([cbor.encode(good), bytes(0)])],
+    ['unknown version', cbor.encode([2, ['a', 2], [], ['a', 2, bytes(1)]])],
+    ['version 0', cbor.encode([0])],
+    ['not an array', cbor.encode({ v: 1 })],
+    ['empty array', cbor.encode([])],
+    ['too few fields', cbor.encode([1, ['a', 2], []])],
+    ['too many fields', cbor.encode([...good, 0])],
+    ['bad vector', cbor.encode([1, ['a', 0], [], []])],
+    ['unsorted vector', cbor.encode([1, ['b', 1, 'a', 1], [], []])],
+    ['bad cloud', cbor.encode([1, ['a', 1], ['a', 2], []])],
+    ['values not an array', cbor.encode([1, ['a', 2], [], 'x'])],
+    ['values not triples', cbor.encode([1, ['a', 2], [], ['a', 2]])],
+    ['value is a string', cbor.encode([1, ['a', 2], [], ['a', 2, 'x']])],
+    ['value is undefined', cbor.encode([1, ['a', 2], [], ['a', 2, undefined]])],
+    ['value is a number', cbor.encode([1, ['a', 2], [], ['a', 2, 5]])],
+    ['value actor not a string', cbor.encode([1, ['a', 2], [], [7, 2, null]])],
+    ['value counter 0', cbor.encode([1, ['a', 2], [], ['a', 0, null]])],
+    ['value not covered', cbor.encode([1, ['a', 2], [], ['a', 3, null]])],
+    ['value of an unknown actor', cbor.encode([1, ['a', 2], [], ['b', 1, null]])],
+    ['values ascending', cbor.encode([1, ['a', 2], [], ['a', 1, null, 'a', 2, null]])],
+    ['duplicate dots', cbor.encode([1, ['a', 2], [], ['a', 2, null, 'a', 2, bytes(1)]])],
+    ['actors unsorted', cbor.encode([1, ['a', 2, 'b', 1], [], ['b', 1, null, 'a', 2, null]])],
+    ['hostile version', cbor.encode([{ toString: 1 }, [], [], []])],
+    ['huge declared length', bytes(0x84, 0x01, 0x80, 0x80, 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)],
+    ['deep nesting', new Uint8Array(100_000).fill(0x81)],
+  ];
+  for (const [name, input] of cases) {
+    assert.ok(decodeOrRefuse(input as Uint8Array) instanceof ValidationError, `${name}: accepted`);
+  }
+  assert.deepEqual(decodeVersions(cbor.encode(good)).values[0]!.value, bytes(1));
+  assert.deepEqual(decodeVersions(cbor.encode([1, ['a', 2], [], ['a', 2, null, 'a', 1, bytes(1)]])).values.length, 2);
+});
+
+test('property: every history round-trips and stays canonical', () => {
+  fc.assert(
+    fc.property(arbVersions, (set) => {
+      assert.equal(setProblem(set, isEncodedValue), undefined);
+      assert.deepEqual(decodeVersions(encodeVersions(set)), set);
+    }),
+  );
+});
+
+test('property: random and corrupted bytes give a ValidationError or a canonical history', () => {
+  const corrupted = fc.tuple(arbVersions, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 })).map(([set, edits]) => {
+    const out = Uint8Array.from(encodeVersions(set));
+    for (const [at, byte] of edits) out[at % out.length] = byte;
+    return out;
+  });
+  const truncated = fc.tuple(arbVersions, fc.nat()).map(([set, cut]) => {
+    const encoded = encodeVersions(set);
+    return encoded.slice(0, cut % encoded.length);
+  });
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 80 }), corrupted, truncated), (input) => {
+      const result = decodeOrRefuse(input);
+      if (!(result instanceof ValidationError)) {
+        assert.equal(setProblem(result, isEncodedValue), undefined);
+        assert.deepEqual(decodeVersions(encodeVersions(result)), result);
+      }
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test('property: arbitrary CBOR values are refused unless they are canonical versions', () => {
+  fc.assert(
+    fc.property(fc.anything({ withTypedArray: true, withNullPrototype: true, withMap: true, withSet: true }), (value) => {
+      let encoded: Uint8Array;
+      try {
+        encoded = cbor.encode([1, [], [], value]);
+      } catch {
+        return;
+      }
+      const result = decodeOrRefuse(encoded);
+      if (!(result instanceof ValidationError)) assert.equal(setProblem(result, isEncodedValue), undefined);
+    }),
+    { numRuns: 2000 },
+  );
+});
