@@ -1,0 +1,408 @@
+/**
+ * A persistent {@link Storage} on LevelDB, through classic-level.
+ *
+ * All spaces share one database. A key is stored as `[space length][space][key]`: the length
+ * byte keeps spaces disjoint even when one name is a prefix of another (`'a'`, `'ab'`), and
+ * within a space the stored keys sort exactly as the caller's keys do.
+ *
+ * Every awaited LevelDB call is a trip through the libuv thread pool, so throughput is set
+ * by how many trips are made and how much JavaScript each costs, not by LevelDB. Writes
+ * therefore use group commit, as databases do for their log: the `batch()` calls made in the
+ * same turn of the event loop, or while the previous write is in flight, go to LevelDB as
+ * one write batch, which LevelDB applies atomically, so each caller's ops stay atomic. Each
+ * caller's ops are copied into that native batch as it calls, so the copying overlaps the
+ * write in flight, and only one write is in flight at a time, so writes land in call order.
+ * Reads made in the same turn are likewise merged into one `getMany`.
+ * @module
+ */
+import { mkdir } from 'node:fs/promises';
+import { ClassicLevel, type ChainedBatch } from 'classic-level';
+import { ValidationError } from '../errors.js';
+import type { IterateOptions, Space, Storage, StorageOp, StorageSupports } from './storage.js';
+import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
+
+/** Options of {@link LevelStorage}. LevelDB's own defaults unless said otherwise. */
+export interface LevelStorageOptions {
+  /**
+   * Bytes of LevelDB's LRU cache of uncompressed blocks. Reads of keys found there skip
+   * the disk; raise it when the hot set of replicas is larger than the default.
+   * @default 8 MiB (8388608)
+   */
+  cacheSize?: number;
+  /**
+   * Bytes LevelDB buffers in memory (and in its log) before writing a sorted table. Larger
+   * speeds bulk writes such as handoff, at the cost of memory (up to twice this) and a longer
+   * log replay on open.
+   * @default 4 MiB (4194304)
+   */
+  writeBufferSize?: number;
+  /**
+   * Compress table blocks with Snappy. Values are CBOR and often compress; turn off only
+   * when they are already compressed.
+   * @default true
+   */
+  compression?: boolean;
+  /**
+   * `fsync` every write before acknowledging it. Without it a write survives a crash of the
+   * process but may be lost if the machine loses power. Group commit shares each `fsync`
+   * among all the writes merged into it, so the cost per write falls as load rises.
+   * @default false
+   */
+  sync?: boolean;
+}
+
+/** The values {@link LevelStorage} uses for options not given. */
+export const LEVEL_STORAGE_DEFAULTS: Readonly<Required<LevelStorageOptions>> = Object.freeze({
+  cacheSize: 8 * 1024 * 1024,
+  writeBufferSize: 4 * 1024 * 1024,
+  compression: true,
+  sync: false,
+});
+
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** The callers' ops not yet written, already copied into one native LevelDB write batch. */
+interface Group {
+  readonly batch: ChainedBatch<Db, Uint8Array, Uint8Array>;
+  readonly waiters: Waiter[];
+}
+
+interface PendingRead {
+  readonly keys: Uint8Array[];
+  resolve(values: (Uint8Array | undefined)[]): void;
+  reject(err: unknown): void;
+}
+
+/** Entries fetched from LevelDB per iterator step. */
+const ITERATOR_CHUNK = 256;
+
+/**
+ * A {@link Storage} on LevelDB, in the directory `location` (created, with its parents, by
+ * `open()`).
+ *
+ * `close()` first finishes every write and read already accepted, then closes the database;
+ * calls made after `close()` was called reject with `STORAGE_CLOSED`. The same instance can
+ * be opened again. Writes are acknowledged in the order they were called, and a read made
+ * after a write was acknowledged sees it.
+ *
+ * `open()` rejects with classic-level's error (code `LEVEL_DATABASE_NOT_OPEN`, its `cause`
+ * saying why, e.g. `LEVEL_LOCKED` when another instance holds the directory).
+ *
+ * @example
+ * ```ts
+ * const storage = new LevelStorage('/var/lib/myapp/dynamo', { cacheSize: 64 * 1024 * 1024 });
+ * await storage.open();
+ * await storage.batch([{ type: 'put', space: 'data', key, value }]);
+ * await storage.close();
+ * ```
+ */
+export class LevelStorage implements Storage {
+  /** Data outlives the instance: a new one on the same `location` sees it. */
+  readonly supports: StorageSupports = Object.freeze({ persistent: true });
+  /** The directory holding the database. */
+  readonly location: string;
+
+  readonly #options: Readonly<Required<LevelStorageOptions>>;
+  readonly #writeOptions: { sync: boolean };
+  readonly #prefixes = new Map<Space, Uint8Array>();
+  #db: Db | undefined;
+  #state: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
+  /** open() and close() run one after another, in call order. */
+  #transition: Promise<void> = Promise.resolve();
+
+  #group: Group | undefined;
+  #writeScheduled = false;
+  #writing: Promise<void> | undefined;
+
+  #reads: PendingRead[] = [];
+  #readScheduled = false;
+  readonly #readsInFlight = new Set<Promise<void>>();
+
+  /**
+   * @param location directory of the database
+   * @param options see {@link LevelStorageOptions}; not kept, so changing it later does nothing
+   * @throws ValidationError when `location` is empty or an option is out of range
+   */
+  constructor(location: string, options: LevelStorageOptions = {}) {
+    if (typeof location !== 'string' || location.length === 0) {
+      throw new ValidationError('location must be a non-empty path');
+    }
+    this.location = location;
+    this.#options = Object.freeze({ ...LEVEL_STORAGE_DEFAULTS, ...definedOnly(options) });
+    this.#writeOptions = { sync: this.#options.sync };
+    for (const name of ['cacheSize', 'writeBufferSize'] as const) {
+      const value = this.#options[name];
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new ValidationError(`options.${name} must be a non-negative integer of bytes, got ${String(value)}`);
+      }
+    }
+    for (const name of ['compression', 'sync'] as const) {
+      if (typeof this.#options[name] !== 'boolean') {
+        throw new ValidationError(`options.${name} must be a boolean, got ${String(this.#options[name])}`);
+      }
+    }
+  }
+
+  /** Creates the directory if needed and opens the database. Idempotent. */
+  open(): Promise<void> {
+    return this.#serialize(async () => {
+      // A database still set means open, or closing by a close() queued after this call.
+      if (this.#db !== undefined) return;
+      this.#state = 'opening';
+      try {
+        await mkdir(this.location, { recursive: true });
+        const { cacheSize, writeBufferSize, compression } = this.#options;
+        // Constructed here, not in our constructor: abstract-level opens a database on the
+        // tick after it is constructed, before the directory would exist.
+        const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(this.location, {
+          keyEncoding: 'view',
+          valueEncoding: 'view',
+          cacheSize,
+          writeBufferSize,
+          compression,
+        });
+        await db.open();
+        this.#db = db;
+        this.#state = 'open';
+      } catch (err) {
+        this.#state = 'closed';
+        throw err;
+      }
+    });
+  }
+
+  /** Finishes the writes and reads already accepted, then closes the database. Idempotent. */
+  close(): Promise<void> {
+    // Refuse new calls from now, not from when the queued close gets its turn.
+    if (this.#state === 'open') this.#state = 'closing';
+    return this.#serialize(async () => {
+      const db = this.#db;
+      if (db === undefined) return;
+      this.#state = 'closing';
+      await this.#drain();
+      this.#db = undefined;
+      this.#state = 'closed';
+      await db.close();
+    });
+  }
+
+  async get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#checkOpen();
+    checkSpace(space);
+    checkBytes(key, 'key');
+    const [value] = await this.#read([this.#storedKey(space, key)]);
+    return value;
+  }
+
+  async getMany(space: Space, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.#checkOpen();
+    checkSpace(space);
+    checkKeys(keys);
+    if (keys.length === 0) return [];
+    return this.#read(keys.map((key) => this.#storedKey(space, key)));
+  }
+
+  batch(ops: readonly StorageOp[]): Promise<void> {
+    let db: Db;
+    try {
+      db = this.#checkOpen();
+      // Checked before any op is added: a bad op fails only its own caller.
+      checkOps(ops);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (ops.length === 0) return Promise.resolve();
+    const group = (this.#group ??= { batch: db.batch(), waiters: [] });
+    try {
+      // Copied into LevelDB's native write batch now: the caller may reuse its arrays as
+      // soon as this returns.
+      for (const op of ops) {
+        const key = this.#storedKey(op.space, op.key);
+        if (op.type === 'put') group.batch.put(key, op.value);
+        else group.batch.del(key);
+      }
+    } catch (err) {
+      // Not expected once the ops are valid; but a batch holding part of a caller's ops
+      // must never be written, so the whole group is dropped and fails.
+      this.#group = undefined;
+      void group.batch.close().catch(() => undefined);
+      for (const waiter of group.waiters) waiter.reject(err);
+      return Promise.reject(err);
+    }
+    return new Promise<void>((resolve, reject) => {
+      group.waiters.push({ resolve, reject });
+      this.#scheduleWrite();
+    });
+  }
+
+  async *iterate(space: Space, options?: IterateOptions): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const db = this.#checkOpen();
+    checkSpace(space);
+    const { gte, lt, limit } = checkIterateOptions(options);
+    if (limit === 0) return;
+    const prefix = this.#prefix(space);
+    const iterator = db.iterator({
+      gte: gte === undefined ? prefix : this.#storedKey(space, gte),
+      lt: lt === undefined ? prefixEnd(prefix) : this.#storedKey(space, lt),
+      limit: limit === Infinity ? -1 : limit,
+    });
+    try {
+      for (;;) {
+        let entries: [Uint8Array, Uint8Array][];
+        try {
+          entries = await iterator.nextv(ITERATOR_CHUNK);
+        } catch (err) {
+          throw translate(err);
+        }
+        if (entries.length === 0) return;
+        for (const [key, value] of entries) {
+          // The consumer may be resumed after close(); the contract makes that call reject.
+          this.#checkOpen();
+          yield [view(key, prefix.length), view(value, 0)];
+        }
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  #checkOpen(): Db {
+    if (this.#state !== 'open' || this.#db === undefined) throw storageClosed();
+    return this.#db;
+  }
+
+  #serialize(step: () => Promise<void>): Promise<void> {
+    const done = this.#transition.then(step);
+    this.#transition = done.catch(() => undefined);
+    return done;
+  }
+
+  #prefix(space: Space): Uint8Array {
+    let prefix = this.#prefixes.get(space);
+    if (prefix === undefined) {
+      prefix = new Uint8Array(1 + space.length);
+      prefix[0] = space.length;
+      for (let i = 0; i < space.length; i++) prefix[i + 1] = space.charCodeAt(i);
+      this.#prefixes.set(space, prefix);
+    }
+    return prefix;
+  }
+
+  /** The LevelDB key of `key` in `space`: a fresh array, never the caller's. */
+  #storedKey(space: Space, key: Uint8Array): Uint8Array {
+    const prefix = this.#prefix(space);
+    const stored = new Uint8Array(prefix.length + key.length);
+    stored.set(prefix, 0);
+    stored.set(key, prefix.length);
+    return stored;
+  }
+
+  #scheduleWrite(): void {
+    // While a write is in flight, its completion schedules the next one.
+    if (this.#writeScheduled || this.#writing !== undefined) return;
+    this.#writeScheduled = true;
+    // setImmediate rather than a microtask: it runs after the I/O callbacks of this turn of
+    // the loop (requests arriving together, writers just woken by the last commit), so they
+    // all join the group.
+    setImmediate(() => {
+      this.#writeScheduled = false;
+      this.#flushWrites();
+    });
+  }
+
+  #flushWrites(): void {
+    const group = this.#group;
+    if (this.#writing !== undefined || group === undefined) return;
+    this.#group = undefined;
+    this.#writing = group.batch.write(this.#writeOptions).then(
+      () => {
+        this.#writing = undefined;
+        for (const waiter of group.waiters) waiter.resolve();
+        if (this.#group !== undefined) this.#scheduleWrite();
+      },
+      (err: unknown) => {
+        this.#writing = undefined;
+        const error = translate(err);
+        for (const waiter of group.waiters) waiter.reject(error);
+        if (this.#group !== undefined) this.#scheduleWrite();
+      },
+    );
+  }
+
+  #read(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    return new Promise((resolve, reject) => {
+      this.#reads.push({ keys, resolve, reject });
+      if (this.#readScheduled) return;
+      this.#readScheduled = true;
+      setImmediate(() => {
+        this.#readScheduled = false;
+        this.#flushReads();
+      });
+    });
+  }
+
+  #flushReads(): void {
+    const db = this.#db;
+    if (this.#reads.length === 0 || db === undefined) return;
+    const group = this.#reads;
+    this.#reads = [];
+    const keys = group.length === 1 ? (group[0] as PendingRead).keys : group.flatMap((read) => read.keys);
+    const done = db.getMany(keys).then(
+      (values) => {
+        let at = 0;
+        for (const read of group) {
+          const mine = values.slice(at, at + read.keys.length);
+          at += read.keys.length;
+          read.resolve(mine.map((value) => (value === undefined ? undefined : view(value, 0))));
+        }
+      },
+      (err: unknown) => {
+        const error = translate(err);
+        for (const read of group) read.reject(error);
+      },
+    );
+    this.#readsInFlight.add(done);
+    void done.finally(() => this.#readsInFlight.delete(done));
+  }
+
+  /** Sends every queued write and read now and waits until none is pending. */
+  async #drain(): Promise<void> {
+    while (this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#readsInFlight.size > 0) {
+      this.#flushWrites();
+      this.#flushReads();
+      await Promise.all([this.#writing, ...this.#readsInFlight]);
+    }
+  }
+}
+
+/** The least key greater than every key that starts with `prefix`. */
+function prefixEnd(prefix: Uint8Array): Uint8Array {
+  const end = prefix.slice();
+  // Space names are printable ASCII, so the last byte is at most 0x7e and cannot overflow.
+  end[end.length - 1] = (end[end.length - 1] as number) + 1;
+  return end;
+}
+
+/**
+ * A plain `Uint8Array` over LevelDB's returned `Buffer`, minus `skip` leading bytes. The
+ * binding gives each key and value its own memory, so no copy is needed; a plain view keeps
+ * both backends returning the same type (a `Buffer` is not `deepStrictEqual` to a `Uint8Array`).
+ */
+function view(bytes: Uint8Array, skip: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + skip, bytes.byteLength - skip);
+}
+
+/** classic-level's "not open" errors become ours; anything else (I/O, corruption) passes through. */
+function translate(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'LEVEL_DATABASE_NOT_OPEN' || code === 'LEVEL_ITERATOR_NOT_OPEN' ? storageClosed(err) : err;
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

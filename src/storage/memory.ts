@@ -1,0 +1,228 @@
+/**
+ * An in-process {@link Storage} for tests, examples and members whose data may die with the
+ * process.
+ *
+ * Keys and values are held as Latin-1 strings, one character per byte. V8 keeps such a
+ * string in one flat object of 16 bytes of header plus its bytes, while every `Uint8Array`
+ * costs a JS object, an `ArrayBuffer` and an off-heap backing store; at a million entries the
+ * strings take about half the memory (see `bench/storage-memory.ts`). Latin-1 strings also
+ * compare with `<` code unit by code unit, which is exactly bytewise unsigned order.
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import type { IterateOptions, Space, Storage, StorageOp, StorageSupports } from './storage.js';
+import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
+
+/**
+ * One key space: its entries and, once something has iterated it, its keys in order.
+ *
+ * Sorting a million keys takes seconds, and even one pass that touches every key string
+ * costs hundreds of milliseconds in cache misses. So the order is kept between iterations,
+ * and writes in between are recorded as small sets of keys added and deleted; the next
+ * iteration applies them with one binary search each and one copy of the array of
+ * pointers, never reading the keys it does not move.
+ *
+ * Invariant while `order` exists: the keys of `entries` are exactly `order` minus `deleted`
+ * plus `added`, `deleted` is a subset of `order`, and `added` shares no key with it. An
+ * `order` array is never changed once built (updates build a new one), so an iteration can
+ * walk it while later writes go on.
+ */
+interface SpaceData {
+  readonly entries: Map<string, string>;
+  order: string[] | undefined;
+  readonly added: Set<string>;
+  readonly deleted: Set<string>;
+}
+
+/**
+ * A {@link Storage} that keeps everything in memory.
+ *
+ * Not persistent: a new instance starts empty. The same instance keeps its data across
+ * `close()` and `open()`, so a test can restart a member without losing its "disk"; create a
+ * new instance to simulate a lost one.
+ *
+ * `iterate` walks the keys the range held when iteration started, each with its value at
+ * the time it is yielded: a key deleted meanwhile is skipped and one added is not seen.
+ * (LevelDB's iterators read a true snapshot; a copy of every value up front would cost too
+ * much here.) Keeping the keys in order costs about 8 bytes per key, once a space has been
+ * iterated.
+ *
+ * A space holds at most 2^24 (about 16.7 million) keys, the limit of a V8 `Map`.
+ *
+ * @example
+ * ```ts
+ * const storage = new MemoryStorage();
+ * await storage.open();
+ * await storage.batch([{ type: 'put', space: 'data', key: new Uint8Array([1]), value: new Uint8Array([2]) }]);
+ * await storage.get('data', new Uint8Array([1])); // Uint8Array [2]
+ * ```
+ */
+export class MemoryStorage implements Storage {
+  /** Data does not outlive the instance. */
+  readonly supports: StorageSupports = Object.freeze({ persistent: false });
+
+  readonly #spaces = new Map<Space, SpaceData>();
+  #open = false;
+
+  /** Makes the storage usable; resolves at once. Calling it again is harmless. */
+  async open(): Promise<void> {
+    this.#open = true;
+  }
+
+  /** Refuses further calls until the next `open()`; keeps the data. Idempotent. */
+  async close(): Promise<void> {
+    this.#open = false;
+  }
+
+  async get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#checkOpen();
+    checkSpace(space);
+    checkBytes(key, 'key');
+    const value = this.#spaces.get(space)?.entries.get(toLatin1(key));
+    return value === undefined ? undefined : fromLatin1(value);
+  }
+
+  async getMany(space: Space, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.#checkOpen();
+    checkSpace(space);
+    checkKeys(keys);
+    const entries = this.#spaces.get(space)?.entries;
+    return keys.map((key) => {
+      const value = entries?.get(toLatin1(key));
+      return value === undefined ? undefined : fromLatin1(value);
+    });
+  }
+
+  async batch(ops: readonly StorageOp[]): Promise<void> {
+    this.#checkOpen();
+    checkOps(ops);
+    // Everything that could throw is done above, and the loop below runs without yielding,
+    // so the batch is atomic: no reader can run in the middle of it.
+    for (const op of ops) {
+      const data = this.#space(op.space);
+      const key = toLatin1(op.key);
+      if (op.type === 'put') {
+        if (!data.entries.has(key)) noteAdded(data, key);
+        data.entries.set(key, toLatin1(op.value));
+      } else if (data.entries.delete(key)) {
+        noteDeleted(data, key);
+      }
+    }
+  }
+
+  async *iterate(space: Space, options?: IterateOptions): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    this.#checkOpen();
+    checkSpace(space);
+    const { gte, lt, limit } = checkIterateOptions(options);
+    const data = this.#spaces.get(space);
+    if (data === undefined || limit === 0) return;
+    const order = sortedKeys(data);
+    const from = gte === undefined ? 0 : lowerBound(order, toLatin1(gte));
+    let to = lt === undefined ? order.length : lowerBound(order, toLatin1(lt));
+    to = Math.min(to, from + limit);
+    const { entries } = data;
+    for (let i = from; i < to; i++) {
+      const key = order[i] as string;
+      // Looked up as yielded, not all at start: a million lookups at once would stall the
+      // event loop for about a second.
+      const value = entries.get(key);
+      if (value === undefined) continue;
+      // The consumer may be resumed after close(); the contract makes that call reject.
+      this.#checkOpen();
+      yield [fromLatin1(key), fromLatin1(value)];
+    }
+  }
+
+  #checkOpen(): void {
+    if (!this.#open) throw storageClosed();
+  }
+
+  #space(space: Space): SpaceData {
+    let data = this.#spaces.get(space);
+    if (data === undefined) {
+      data = { entries: new Map(), order: undefined, added: new Set(), deleted: new Set() };
+      this.#spaces.set(space, data);
+    }
+    return data;
+  }
+}
+
+/** Records a key new to `entries` against the kept order. */
+function noteAdded(data: SpaceData, key: string): void {
+  if (data.order === undefined) return;
+  // Deleted since the order was built, and back: it is still in `order`.
+  if (!data.deleted.delete(key)) data.added.add(key);
+  trimPending(data);
+}
+
+/** Records a key gone from `entries` against the kept order. */
+function noteDeleted(data: SpaceData, key: string): void {
+  if (data.order === undefined) return;
+  if (!data.added.delete(key)) data.deleted.add(key);
+  trimPending(data);
+}
+
+/** Past a quarter of the keys, a full sort is cheaper than merging, and the sets stop growing. */
+function trimPending(data: SpaceData): void {
+  if (data.order !== undefined && data.added.size + data.deleted.size > (data.order.length >>> 2) + 1024) {
+    data.order = undefined;
+    data.added.clear();
+    data.deleted.clear();
+  }
+}
+
+/** The space's keys in bytewise order, bringing the kept order up to date first. */
+function sortedKeys(data: SpaceData): string[] {
+  const { added, deleted } = data;
+  let order = data.order;
+  if (order === undefined) {
+    order = [...data.entries.keys()].sort(compareLatin1);
+  } else if (added.size > 0 || deleted.size > 0) {
+    const old = order;
+    const drop = [...deleted].map((key) => lowerBound(old, key)).sort((a, b) => a - b);
+    const insert = [...added].sort(compareLatin1);
+    const insertAt = insert.map((key) => lowerBound(old, key));
+    // Sized up front: filling by index is several times faster than growing by push.
+    order = new Array<string>(old.length - drop.length + insert.length);
+    let w = 0;
+    let d = 0;
+    let a = 0;
+    for (let i = 0; i < old.length; i++) {
+      while (a < insert.length && insertAt[a] === i) order[w++] = insert[a++] as string;
+      if (drop[d] === i) d++;
+      else order[w++] = old[i] as string;
+    }
+    while (a < insert.length) order[w++] = insert[a++] as string;
+  }
+  data.order = order;
+  added.clear();
+  deleted.clear();
+  return order;
+}
+
+function compareLatin1(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Index of the first key `>= target` in the sorted `keys`. */
+function lowerBound(keys: readonly string[], target: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] as string) < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function toLatin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/** A fresh `Uint8Array` with its own `ArrayBuffer`, so the caller may keep or change it. */
+function fromLatin1(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  Buffer.from(bytes.buffer, 0, bytes.byteLength).write(text, 'latin1');
+  return bytes;
+}

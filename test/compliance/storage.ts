@@ -1,0 +1,1 @@
+export * from '../../src/compliance/storage.js';

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { ClassicLevel } from 'classic-level';
+import { DynamoError, ValidationError } from '../../src/errors.js';
+import { LevelStorage } from '../../src/storage/level.js';
+import type { Storage, StorageOp } from '../../src/storage/storage.js';
+import { storageComplianceSuite } from '../compliance/storage.js';
+
+const root = await mkdtemp(join(tmpdir(), 'libdynamo-level-'));
+after(() => rm(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = (): string => join(root, `db${dirs++}`);
+
+storageComplianceSuite(test, {
+  create: () => new LevelStorage(freshDir()),
+  reopen: (storage: Storage) => new LevelStorage((storage as LevelStorage).location),
+  modelRuns: 100,
+});
+
+const key = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
+const put = (k: Uint8Array, v: Uint8Array, space = 's'): StorageOp => ({ type: 'put', space, key: k, value: v });
+
+/** Counts calls of a ClassicLevel method while `fn` runs. */
+async function counting<T>(method: 'batch' | 'getMany', fn: () => Promise<T>): Promise<{ calls: number; result: T }> {
+  const proto = ClassicLevel.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const original = proto[method] as (...args: unknown[]) => unknown;
+  let calls = 0;
+  proto[method] = function (this: unknown, ...args: unknown[]) {
+    calls++;
+    return original.apply(this, args);
+  };
+  try {
+    const result = await fn();
+    return { calls, result };
+  } finally {
+    proto[method] = original;
+  }
+}
+
+test('LevelStorage: open() creates the directory and its parents', async () => {
+  const location = join(freshDir(), 'nested', 'deeper');
+  const storage = new LevelStorage(location);
+  await storage.open();
+  assert.ok((await stat(location)).isDirectory());
+  await storage.close();
+});
+
+test('LevelStorage: batches called in the same tick are one LevelDB write, applied in call order', async () => {
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  const { calls } = await counting('batch', () =>
+    Promise.all(Array.from({ length: 200 }, (_, i) => storage.batch([put(key(1), key(i)), put(key(2, i), key(i))]))));
+  assert.equal(calls, 1);
+  assert.deepEqual(await storage.get('s', key(1)), key(199));
+  await storage.close();
+});
+
+test('LevelStorage: batches called while a write is in flight are grouped into the next one', async () => {
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  const { calls } = await counting('batch', async () => {
+    const first = storage.batch([put(key(0), key(0))]);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first write has been handed to LevelDB; these wait for it, then go as one.
+    const rest = Array.from({ length: 100 }, (_, i) => storage.batch([put(key(1, i), key(i))]));
+    await Promise.all([first, ...rest]);
+  });
+  assert.equal(calls, 2);
+  await storage.close();
+});
+
+test('LevelStorage: gets and getManys called in the same tick are one LevelDB getMany', async () => {
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  await storage.batch(Array.from({ length: 10 }, (_, i) => put(key(i), key(i, i))));
+  const { calls, result } = await counting('getMany', () =>
+    Promise.all([storage.get('s', key(3)), storage.getMany('s', [key(1), key(99), key(2)]), storage.get('t', key(3))]));
+  assert.equal(calls, 1);
+  assert.deepEqual(result, [key(3, 3), [key(1, 1), undefined, key(2, 2)], undefined]);
+  await storage.close();
+});
+
+test("LevelStorage: one caller's invalid batch does not fail the others grouped with it", async () => {
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  const results = await Promise.allSettled([
+    storage.batch([put(key(1), key(1))]),
+    storage.batch([put(key(2), key(2)), { type: 'put', space: '', key: key(3), value: key(3) }]),
+    storage.batch([put(key(4), key(4))]),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.ok((results[1] as PromiseRejectedResult).reason instanceof ValidationError);
+  assert.deepEqual(await storage.getMany('s', [key(1), key(2), key(4)]), [key(1), undefined, key(4)]);
+  await storage.close();
+});
+
+test('LevelStorage: close() finishes writes already accepted; the instance opens again', async () => {
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  const writes = Array.from({ length: 50 }, (_, i) => storage.batch([put(key(i), key(i))]));
+  const closing = storage.close();
+  await assert.rejects(storage.batch([put(key(99), key(99))]), (err) => err instanceof DynamoError && err.code === 'STORAGE_CLOSED');
+  await Promise.all([...writes, closing]);
+  await storage.open();
+  let count = 0;
+  for await (const entry of storage.iterate('s')) count += entry.length / 2;
+  assert.equal(count, 50);
+  await storage.close();
+});
+
+test('LevelStorage: open(), open(), close() called together leave it closed', async () => {
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  await Promise.all([storage.open(), storage.close()]);
+  await assert.rejects(storage.get('s', key(1)), (err) => err instanceof DynamoError && err.code === 'STORAGE_CLOSED');
+  await storage.open();
+  await storage.close();
+});
+
+test('LevelStorage: a second instance on a locked directory fails to open and stays closed', async () => {
+  const location = freshDir();
+  const first = new LevelStorage(location);
+  await first.open();
+  const second = new LevelStorage(location);
+  await assert.rejects(second.open());
+  await assert.rejects(second.get('s', key(1)), (err) => err instanceof DynamoError && err.code === 'STORAGE_CLOSED');
+  await second.close();
+  await first.close();
+});
+
+test('LevelStorage: options are validated, naming the option', () => {
+  assert.throws(() => new LevelStorage(''), ValidationError);
+  assert.throws(() => new LevelStorage(freshDir(), { cacheSize: -1 }), /cacheSize/);
+  assert.throws(() => new LevelStorage(freshDir(), { writeBufferSize: 1.5 }), /writeBufferSize/);
+  assert.throws(() => new LevelStorage(freshDir(), { sync: 'yes' as unknown as boolean }), /sync/);
+});
+
+test('LevelStorage: sync writes work and persist', async () => {
+  const location = freshDir();
+  const storage = new LevelStorage(location, { sync: true, compression: false, cacheSize: 1 << 20 });
+  await storage.open();
+  await Promise.all(Array.from({ length: 20 }, (_, i) => storage.batch([put(key(i), key(i))])));
+  await storage.close();
+  const again = new LevelStorage(location);
+  await again.open();
+  assert.deepEqual(await again.get('s', key(19)), key(19));
+  await again.close();
+});
+
+test('LevelStorage: if adding a caller\'s ops to the group fails midway, the group is dropped, never half-written', async () => {
+  const probe = new ClassicLevel<Uint8Array, Uint8Array>(freshDir(), { keyEncoding: 'view', valueEncoding: 'view' });
+  await probe.open();
+  const chained = probe.batch();
+  const proto = Object.getPrototypeOf(Object.getPrototypeOf(chained)) as { put: (...args: unknown[]) => unknown };
+  await chained.close();
+  await probe.close();
+  const original = proto.put;
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  proto.put = function (this: unknown, ...args: unknown[]) {
+    if ((args[1] as Uint8Array)[0] === 0xee) throw new Error('injected');
+    return original.apply(this, args);
+  };
+  try {
+    const results = await Promise.allSettled([
+      storage.batch([put(key(1), key(1))]),
+      storage.batch([put(key(2), key(2)), put(key(3), key(0xee)), put(key(4), key(4))]),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  } finally {
+    proto.put = original;
+  }
+  await storage.batch([put(key(5), key(5))]);
+  assert.deepEqual(await storage.getMany('s', [key(1), key(2), key(4), key(5)]), [undefined, undefined, undefined, key(5)]);
+  await storage.close();
+});
