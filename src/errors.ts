@@ -8,7 +8,8 @@
  * | `QUORUM_FAILED` | {@link QuorumError} | fewer than the required replicas answered in time |
  * | `TIMEOUT` | {@link TimeoutError} | one request to one peer got no answer in time |
  * | `UNREACHABLE` | {@link DynamoError} | the peer refused the request or is not listening |
- * | `NOT_STARTED` | {@link DynamoError} | the member or transport is not running |
+ * | `NOT_STARTED` | {@link DynamoError} | the member is not running (call `start()` first) |
+ * | `CLOSED` | {@link DynamoError} | the transport or member was closed while the request was pending |
  * | `REMOTE_ERROR` | {@link DynamoError} | the peer answered with an error of its own |
  * | `STORAGE_CLOSED` | {@link DynamoError} | the storage is not open |
  * @module

@@ -1,0 +1,93 @@
+// `npm run bench`: a 3-member in-process cluster (N=3, R=2, W=2) on MemoryStorage and on
+// LevelStorage, put and get at 1 and 64 requests in flight, next to raw classic-level as the
+// floor, and the heap cost of MemoryStorage per stored version. Prints a table and the
+// issue's targets with the measured ratios.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ClassicLevel } from 'classic-level';
+import { Dynamo, InMemoryNetwork, LevelStorage, MemoryStorage, type Storage } from '../src/index.js';
+import { formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js';
+import { measureMemoryPerVersion } from './memory-per-version.js';
+
+const DURATION_MS = Number(process.env['BENCH_MS'] ?? 3000);
+const VALUE = { sku: 'B00005N5PF', qty: 1, note: randomBytes(48).toString('hex') }; // ~130 bytes encoded
+const rows: string[] = [];
+const results = new Map<string, LoadResult>();
+
+function record(name: string, result: LoadResult): void {
+  results.set(name, result);
+  rows.push(formatRow(name, result));
+  console.log(formatRow(name, result));
+}
+
+async function rawLevel(dir: string): Promise<void> {
+  const db = new ClassicLevel<string, Uint8Array>(join(dir, 'raw'), { valueEncoding: 'view' });
+  await db.open();
+  const value = new Uint8Array(130).fill(7);
+  for (const concurrency of [1, 64]) {
+    record(`raw classic-level put c=${concurrency}`, await runLoad((i) => db.put(`raw-${concurrency}-${i}`, value), { concurrency, durationMs: DURATION_MS }));
+  }
+  const written = results.get('raw classic-level put c=64')!.ops;
+  for (const concurrency of [1, 64]) {
+    record(`raw classic-level get c=${concurrency}`, await runLoad((i) => db.get(`raw-64-${i % written}`), { concurrency, durationMs: DURATION_MS }));
+  }
+  await db.close();
+}
+
+async function cluster(label: string, storage: (id: string) => Storage): Promise<void> {
+  const net = new InMemoryNetwork();
+  const ids = ['a', 'b', 'c'];
+  const nodes = ids.map((id) => new Dynamo({ id, transport: net.transport(id), storage: storage(id), seeds: ids, n: 3, r: 2, w: 2 }));
+  await Promise.all(nodes.map((n) => n.start()));
+  const via = (i: number) => nodes[i % nodes.length]!;
+  for (const concurrency of [1, 64]) {
+    record(`${label} put c=${concurrency}`, await runLoad((i) => via(i).put(`k-${concurrency}-${i}`, VALUE), { concurrency, durationMs: DURATION_MS }));
+  }
+  const written = results.get(`${label} put c=64`)!.ops;
+  for (const concurrency of [1, 64]) {
+    record(`${label} get c=${concurrency}`, await runLoad((i) => via(i).get(`k-64-${(i * 7919) % written}`), { concurrency, durationMs: DURATION_MS }));
+  }
+  await Promise.all(nodes.map((n) => n.stop()));
+}
+
+function verdict(name: string, ok: boolean, detail: string): string {
+  return `- ${ok ? 'met   ' : 'MISSED'} ${name}: ${detail}`;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'libdynamo-bench-'));
+  console.log(`libdynamo bench: ${DURATION_MS} ms per workload, Node ${process.version}\n`);
+  console.log(TABLE_HEADER);
+  try {
+    await rawLevel(dir);
+    await cluster('cluster memory', () => new MemoryStorage());
+    await cluster('cluster level', (id) => new LevelStorage(join(dir, id)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const memory = await measureMemoryPerVersion(Number(process.env['BENCH_KEYS'] ?? 1_000_000));
+
+  const get = (name: string) => results.get(name)!;
+  const rawPut = get('raw classic-level put c=64').opsPerSec;
+  const levelPut = get('cluster level put c=64').opsPerSec;
+  const memPut = get('cluster memory put c=64');
+  const memGet = get('cluster memory get c=64');
+  console.log('\nTargets (issue 1/6):');
+  console.log(verdict('LevelStorage puts ≥ 0.15x raw', levelPut >= 0.15 * rawPut, `${(levelPut / rawPut).toFixed(3)}x (${Math.round(levelPut)} vs ${Math.round(rawPut)} raw puts/s)`));
+  console.log(verdict('LevelStorage gets vs raw', true, `${(get('cluster level get c=64').opsPerSec / get('raw classic-level get c=64').opsPerSec).toFixed(3)}x`));
+  console.log(verdict('MemoryStorage ≥ 25k puts/s', memPut.opsPerSec >= 25_000, `${Math.round(memPut.opsPerSec)} puts/s`));
+  console.log(verdict('MemoryStorage ≥ 40k gets/s', memGet.opsPerSec >= 40_000, `${Math.round(memGet.opsPerSec)} gets/s`));
+  console.log(verdict('put p99.9 ≤ 10 ms (memory, c=64)', memPut.p999 <= 10, `${memPut.p999.toFixed(2)} ms`));
+  console.log(verdict('put p99.9 ≤ 10 ms (level, c=64)', get('cluster level put c=64').p999 <= 10, `${get('cluster level put c=64').p999.toFixed(2)} ms`));
+  console.log(
+    verdict(
+      'MemoryStorage ≤ 300 B per version beyond key and value',
+      memory.overheadPerVersion <= 300,
+      `${memory.overheadPerVersion.toFixed(0)} B (heap ${memory.bytesPerKey.toFixed(0)} B/key at ${memory.keys} keys; key ${memory.keyBytes} B + value ${memory.valueBytes} B)`,
+    ),
+  );
+}
+
+await main();

@@ -1,0 +1,224 @@
+/**
+ * Options of a {@link Dynamo} member: the one place for defaults, and their validation.
+ * Every default lives in {@link DEFAULTS}; options are merged with `??` so that an explicit
+ * `0` is kept (and then validated), never silently replaced by the default.
+ * @module
+ */
+import { ValidationError } from './errors.js';
+import type { Storage } from './storage/storage.js';
+import type { Transport } from './transport/transport.js';
+import type { Clock } from './time/clock.js';
+import type { Random } from './time/random.js';
+
+/** Options of `new Dynamo(options)`. Only `transport` is required. */
+export interface DynamoOptions {
+  /**
+   * Unique member id, stable across restarts (it names this member in clocks and the ring).
+   * @default transport.address
+   */
+  id?: string;
+  /** How this member talks to its peers. */
+  transport: Transport;
+  /**
+   * Where replicas and hints live.
+   * @default new MemoryStorage()
+   */
+  storage?: Storage;
+  /**
+   * Addresses of members to join through. Listing this member's own address is harmless,
+   * so every member of a cluster can be given the same list.
+   * @default []
+   */
+  seeds?: readonly string[];
+  /** Replicas per key. Must be the same on every member. @default 3 */
+  n?: number;
+  /** Replies a read waits for (1..n). @default 2 */
+  r?: number;
+  /** Acknowledgements a write waits for (1..n). @default 2 */
+  w?: number;
+  /**
+   * This member's weight on the ring: it owns partitions in proportion to `vnodes`
+   * against the other members' (the paper's virtual nodes, §4.2).
+   * @default 128
+   */
+  vnodes?: number;
+  /**
+   * Q, the number of equal partitions of the hash space (the paper's strategy 3, §6.2).
+   * A power of two; must be the same on every member.
+   * @default 4096
+   */
+  partitions?: number;
+  /** Default per-request deadline, in milliseconds. @default 5000 */
+  timeoutMs?: number;
+  /** Largest key, in bytes (UTF-8 for strings). @default 1024 */
+  maxKeyBytes?: number;
+  /** Largest value, in bytes of its CBOR encoding. @default 1048576 */
+  maxValueBytes?: number;
+  /**
+   * Repair the stale replicas a read saw, in the background after answering (§4.7).
+   * @default true
+   */
+  readRepair?: boolean;
+  /**
+   * How often this member exchanges its member table with a random peer. Smaller spreads
+   * joins faster at the cost of more messages (one request per member per interval).
+   * @default 1000
+   */
+  gossipIntervalMs?: number;
+  /** Source of time and timers; inject a `ManualClock` for deterministic tests. @default systemClock */
+  clock?: Clock;
+  /** Source of randomness; inject `seededRandom(seed)` for deterministic tests. @default Math.random */
+  random?: Random;
+}
+
+/** Per-request options of `get`, `put`, `delete` and `update`. */
+export interface RequestOptions {
+  /** Replies to wait for (reads); defaults to the member's `r`. */
+  r?: number;
+  /** Acknowledgements to wait for (writes); defaults to the member's `w`. */
+  w?: number;
+  /** How many of the replies must come from the key's true owners rather than stand-ins. @default 0 */
+  pr?: number;
+  /** How many of the acknowledgements must come from the key's true owners. @default 0 */
+  pw?: number;
+  /** Deadline for this request; defaults to the member's `timeoutMs`. */
+  timeoutMs?: number;
+  /** The `context` of an earlier read: the versions this write supersedes. */
+  context?: string;
+}
+
+/** The defaults, in one place. */
+export const DEFAULTS = {
+  seeds: [] as readonly string[],
+  n: 3,
+  r: 2,
+  w: 2,
+  vnodes: 128,
+  partitions: 4096,
+  timeoutMs: 5000,
+  maxKeyBytes: 1024,
+  maxValueBytes: 1024 * 1024,
+  readRepair: true,
+  gossipIntervalMs: 1000,
+} as const;
+
+/** Options after defaults are applied and validated. */
+export interface ResolvedConfig {
+  readonly id: string;
+  readonly seeds: readonly string[];
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly vnodes: number;
+  readonly partitions: number;
+  readonly timeoutMs: number;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+  readonly readRepair: boolean;
+  readonly gossipIntervalMs: number;
+}
+
+const MAX_PARTITIONS = 65536;
+
+function requireInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  return typeof value;
+}
+
+/** Applies defaults to `options` and validates them; never mutates `options`. */
+export function resolveConfig(options: DynamoOptions): ResolvedConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new ValidationError('options must be an object');
+  }
+  const transport = options.transport as Transport | undefined;
+  if (
+    transport == null ||
+    typeof transport.request !== 'function' ||
+    typeof transport.listen !== 'function' ||
+    typeof transport.address !== 'string'
+  ) {
+    throw new ValidationError('options.transport must be a Transport (e.g. network.transport("a"))');
+  }
+  const id = options.id ?? transport.address;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
+    throw new ValidationError(`id must be a non-empty string of at most 256 characters, got ${describe(id)}`);
+  }
+  const seeds = options.seeds ?? DEFAULTS.seeds;
+  if (!Array.isArray(seeds) || seeds.some((s) => typeof s !== 'string' || s.length === 0)) {
+    throw new ValidationError('seeds must be an array of non-empty address strings');
+  }
+  const n = requireInteger('n', options.n ?? DEFAULTS.n, 1, 64);
+  const r = requireInteger('r', options.r ?? Math.min(DEFAULTS.r, n), 1, n);
+  const w = requireInteger('w', options.w ?? Math.min(DEFAULTS.w, n), 1, n);
+  const vnodes = requireInteger('vnodes', options.vnodes ?? DEFAULTS.vnodes, 1, 65536);
+  const partitions = requireInteger('partitions', options.partitions ?? DEFAULTS.partitions, 1, MAX_PARTITIONS);
+  if ((partitions & (partitions - 1)) !== 0) {
+    throw new ValidationError(`partitions must be a power of two, got ${partitions}`);
+  }
+  const timeoutMs = requireInteger('timeoutMs', options.timeoutMs ?? DEFAULTS.timeoutMs, 1, 3_600_000);
+  const maxKeyBytes = requireInteger('maxKeyBytes', options.maxKeyBytes ?? DEFAULTS.maxKeyBytes, 1, 65536);
+  const maxValueBytes = requireInteger(
+    'maxValueBytes',
+    options.maxValueBytes ?? DEFAULTS.maxValueBytes,
+    1,
+    64 * 1024 * 1024,
+  );
+  const readRepair = options.readRepair ?? DEFAULTS.readRepair;
+  if (typeof readRepair !== 'boolean') throw new ValidationError('readRepair must be a boolean');
+  const gossipIntervalMs = requireInteger(
+    'gossipIntervalMs',
+    options.gossipIntervalMs ?? DEFAULTS.gossipIntervalMs,
+    1,
+    3_600_000,
+  );
+  if (options.clock !== undefined && typeof options.clock?.setTimeout !== 'function') {
+    throw new ValidationError('clock must implement Clock (now, setTimeout, clearTimeout)');
+  }
+  if (options.random !== undefined && typeof options.random !== 'function') {
+    throw new ValidationError('random must be a function returning a number in [0, 1)');
+  }
+  return {
+    id,
+    seeds: [...seeds],
+    n,
+    r,
+    w,
+    vnodes,
+    partitions,
+    timeoutMs,
+    maxKeyBytes,
+    maxValueBytes,
+    readRepair,
+    gossipIntervalMs,
+  };
+}
+
+/** Quorum sizes of one request, after per-request overrides. */
+export interface Quorum {
+  readonly r: number;
+  readonly w: number;
+  readonly pr: number;
+  readonly pw: number;
+  readonly timeoutMs: number;
+}
+
+/** Merges per-request options over the member's config and validates them. */
+export function resolveRequest(config: ResolvedConfig, opts: RequestOptions | undefined): Quorum {
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
+    throw new ValidationError('request options must be an object');
+  }
+  const r = requireInteger('r', opts?.r ?? config.r, 1, config.n);
+  const w = requireInteger('w', opts?.w ?? config.w, 1, config.n);
+  const pr = requireInteger('pr', opts?.pr ?? 0, 0, r);
+  const pw = requireInteger('pw', opts?.pw ?? 0, 0, w);
+  const timeoutMs = requireInteger('timeoutMs', opts?.timeoutMs ?? config.timeoutMs, 1, 3_600_000);
+  return { r, w, pr, pw, timeoutMs };
+}

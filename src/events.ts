@@ -1,0 +1,66 @@
+/**
+ * The events a {@link Dynamo} member emits, with their payloads.
+ * @module
+ */
+import type { MemberInfo } from './membership/member-table.js';
+
+/** Payload of `ring:changed`. */
+export interface RingChangedEvent {
+  /** Digest of the new ring: members that agree on it have equal checksums. */
+  readonly checksum: string;
+  /** Ids of the members on the ring. */
+  readonly members: readonly string[];
+}
+
+/** Payload of `repair`. */
+export interface RepairEvent {
+  /** The key's bytes (UTF-8 of a string key). */
+  readonly key: Uint8Array;
+  /** Members that held stale versions and were sent the merged ones. */
+  readonly replicas: readonly string[];
+}
+
+/** Payload of `conflict`. */
+export interface ConflictEvent {
+  readonly key: Uint8Array;
+  /** Concurrent values a read returned. */
+  readonly siblings: number;
+}
+
+/** Payload of `hint:stored` and `hint:delivered`. */
+export interface HintEvent {
+  readonly key: Uint8Array;
+  /** The member the hint is for. */
+  readonly target: string;
+}
+
+/** Payload of `sync`: one anti-entropy round. */
+export interface SyncReport {
+  readonly peer: string;
+  readonly rangesCompared: number;
+  readonly keysDiffering: number;
+  readonly keysSent: number;
+  readonly keysReceived: number;
+  readonly bytesSent: number;
+}
+
+/** Event names and listener signatures (EventEmitter3's typed map). */
+export interface DynamoEvents {
+  /** A member is reachable again (or was seen for the first time as up). */
+  'member:up': [member: MemberInfo];
+  /** A member is believed down. */
+  'member:down': [member: MemberInfo];
+  /** A member joined the cluster (this member learned of it). */
+  'member:joined': [member: MemberInfo];
+  /** A member left the cluster for good. */
+  'member:left': [member: MemberInfo];
+  /** The ring was rebuilt from a new membership. */
+  'ring:changed': [event: RingChangedEvent];
+  'hint:stored': [event: HintEvent];
+  'hint:delivered': [event: HintEvent];
+  /** A read found stale replicas and repaired them. */
+  repair: [event: RepairEvent];
+  /** A read returned concurrent siblings. */
+  conflict: [event: ConflictEvent];
+  sync: [report: SyncReport];
+}

@@ -1,0 +1,177 @@
+/**
+ * The messages members exchange, and their validation. Everything that arrives from the
+ * network is checked here before it reaches a handler: a malformed message is answered
+ * with a `ValidationError`, never a crash.
+ * @module
+ */
+import { ValidationError } from '../errors.js';
+import type { Message } from '../transport/transport.js';
+
+/** A member as gossiped: identity, weight on the ring, liveness and its version. */
+export interface MemberState {
+  readonly id: string;
+  readonly address: string;
+  readonly vnodes: number;
+  readonly status: 'up' | 'down' | 'leaving';
+  /** Bumped by the member itself whenever its own state changes; the higher one wins. */
+  readonly incarnation: number;
+}
+
+/** Read one key's replica. Answer: {@link ReadReply}. */
+export interface ReadRequest extends Message {
+  readonly type: 'read';
+  readonly key: Uint8Array;
+}
+export interface ReadReply extends Message {
+  readonly type: 'read-reply';
+  /** Encoded versions (codec/versions.ts), or null when the replica has none. */
+  readonly versions: Uint8Array | null;
+}
+
+/** Merge these versions into your replica (replication, read repair). Answer: {@link Ack}. */
+export interface ReplicateRequest extends Message {
+  readonly type: 'replicate';
+  readonly key: Uint8Array;
+  readonly versions: Uint8Array;
+}
+export interface Ack extends Message {
+  readonly type: 'ack';
+}
+
+/** Coordinate this write for me (the sender is not among the key's owners). Answer: {@link PutReply}. */
+export interface PutRequest extends Message {
+  readonly type: 'put';
+  readonly key: Uint8Array;
+  /** The encoded user value, or null for a delete. */
+  readonly value: Uint8Array | null;
+  readonly context: string | null;
+  readonly w: number;
+  readonly pw: number;
+  readonly timeoutMs: number;
+}
+export interface PutReply extends Message {
+  readonly type: 'put-reply';
+  readonly context: string;
+}
+
+/**
+ * Push-pull gossip, also how a member joins through a seed: here is the table I know,
+ * answer with yours. Answer: {@link MembersReply}.
+ */
+export interface GossipRequest extends Message {
+  readonly type: 'gossip';
+  readonly members: readonly MemberState[];
+  /** Cluster-wide settings that must agree; a member with others is refused. */
+  readonly partitions: number;
+  readonly n: number;
+}
+export interface MembersReply extends Message {
+  readonly type: 'members';
+  readonly members: readonly MemberState[];
+}
+
+export type Request = ReadRequest | ReplicateRequest | PutRequest | GossipRequest;
+
+function fail(message: string): never {
+  throw new ValidationError(`malformed message: ${message}`);
+}
+
+function bytes(value: unknown, field: string, maxBytes: number): Uint8Array {
+  if (!(value instanceof Uint8Array)) fail(`${field} must be bytes`);
+  if (value.length > maxBytes) fail(`${field} is ${value.length} bytes, over ${maxBytes}`);
+  return value;
+}
+
+function integer(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(`${field} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function string(value: unknown, field: string, maxLength: number): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
+    fail(`${field} must be a non-empty string of at most ${maxLength} characters`);
+  }
+  return value;
+}
+
+const STATUSES = new Set(['up', 'down', 'leaving']);
+
+/** Validates a gossiped member state. */
+export function parseMemberState(value: unknown): MemberState {
+  if (value === null || typeof value !== 'object') fail('member must be an object');
+  const m = value as Record<string, unknown>;
+  const status = m['status'];
+  if (typeof status !== 'string' || !STATUSES.has(status)) fail('member.status is unknown');
+  return {
+    id: string(m['id'], 'member.id', 256),
+    address: string(m['address'], 'member.address', 1024),
+    vnodes: integer(m['vnodes'], 'member.vnodes', 1, 65536),
+    status: status as MemberState['status'],
+    incarnation: integer(m['incarnation'], 'member.incarnation', 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** Largest member table accepted from a peer. */
+const MAX_MEMBERS = 4096;
+
+/** Validates a gossiped member table. */
+export function parseMembers(value: unknown): MemberState[] {
+  if (!Array.isArray(value) || value.length > MAX_MEMBERS) fail(`members must be an array of at most ${MAX_MEMBERS}`);
+  return value.map(parseMemberState);
+}
+
+/** Limits a receiver applies to what it is sent. */
+export interface MessageLimits {
+  readonly maxKeyBytes: number;
+  /** Largest encoded versions record accepted (values plus their siblings). */
+  readonly maxRecordBytes: number;
+}
+
+/** Validates an incoming request; throws `ValidationError` for anything unknown or malformed. */
+export function parseRequest(message: Message, limits: MessageLimits): Request {
+  const m = message as unknown as Record<string, unknown>;
+  switch (m['type']) {
+    case 'read':
+      return { type: 'read', key: bytes(m['key'], 'key', limits.maxKeyBytes) };
+    case 'replicate':
+      return {
+        type: 'replicate',
+        key: bytes(m['key'], 'key', limits.maxKeyBytes),
+        versions: bytes(m['versions'], 'versions', limits.maxRecordBytes),
+      };
+    case 'put': {
+      const context = m['context'];
+      if (context !== null && typeof context !== 'string') fail('context must be a string or null');
+      const value = m['value'] === null ? null : bytes(m['value'], 'value', limits.maxRecordBytes);
+      const w = integer(m['w'], 'w', 1, 64);
+      return {
+        type: 'put',
+        key: bytes(m['key'], 'key', limits.maxKeyBytes),
+        value,
+        context,
+        w,
+        pw: integer(m['pw'], 'pw', 0, w),
+        timeoutMs: integer(m['timeoutMs'], 'timeoutMs', 1, 3_600_000),
+      };
+    }
+    case 'gossip':
+      return {
+        type: 'gossip',
+        members: parseMembers(m['members']),
+        partitions: integer(m['partitions'], 'partitions', 1, 65536),
+        n: integer(m['n'], 'n', 1, 64),
+      };
+    default:
+      return fail(`unknown type ${JSON.stringify(String(m['type'])).slice(0, 40)}`);
+  }
+}
+
+/** Validates a reply of the expected type. */
+export function expectReply<T extends Message>(message: Message, type: T['type']): T {
+  if (message === null || typeof message !== 'object' || message.type !== type) {
+    fail(`expected a ${String(type)} reply`);
+  }
+  return message as T;
+}

@@ -1,0 +1,29 @@
+/**
+ * Serialises the read-modify-write of each key on one replica, so two writes of the same
+ * key never both read the old record and one overwrite the other. Different keys run
+ * concurrently; a key with no contention pays for one promise.
+ * @module
+ */
+
+export class KeyLock {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  /** Runs `fn` once every earlier `run` of the same key has settled. */
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key);
+    const result = previous === undefined ? fn() : previous.then(fn);
+    const tail = result.then(noop, noop);
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return result;
+  }
+
+  /** Keys with a run in progress or queued. */
+  get size(): number {
+    return this.#tails.size;
+  }
+}
+
+function noop(): void {}
