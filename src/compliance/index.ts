@@ -13,3 +13,4 @@
  */
 export * from './storage.js';
 export { transportComplianceSuite, type TransportSuiteOptions } from './transport.js';
+export type { TestFn } from './test-fn.js';

@@ -15,8 +15,7 @@ import type { IterateOptions, Storage, StorageOp } from '../storage/storage.js';
 import { assertBytes, b, compareBytes, del, entries, hex, inBounds, put, text } from './storage-helpers.js';
 import { runStorageModel } from './storage-model.js';
 
-/** A test runner's test-registering function: `node:test`'s `test`, vitest's `test`, mocha's `it`. */
-export type TestFn = (name: string, fn: () => void | Promise<void>) => unknown;
+import type { TestFn } from './test-fn.js';
 
 /** What {@link storageComplianceSuite} needs to know about the backend under test. */
 export interface StorageSuiteOptions {

@@ -23,8 +23,7 @@ import assert from 'node:assert/strict';
 import { DynamoError, TimeoutError, ValidationError } from '../errors.js';
 import type { Message, Transport } from '../transport/transport.js';
 
-/** Registers one test; `node:test`'s `test` and most runners' `it` fit. */
-export type TestFn = (name: string, fn: () => void | Promise<void>) => unknown;
+import type { TestFn } from './test-fn.js';
 
 /** How the suite gets transports to test, and the optional powers that gate some tests. */
 export interface TransportSuiteOptions {
