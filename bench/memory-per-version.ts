@@ -2,7 +2,8 @@
 // each record carries its real causal context), as the issue asks: bytes beyond the key's
 // and the value's own bytes. Needs `--expose-gc` for a stable reading.
 import { MemoryStorage } from '../src/storage/memory.js';
-import { ReplicaStore } from '../src/replica/replica-store.js';
+import { DATA_SPACE, ReplicaStore } from '../src/replica/replica-store.js';
+import { DotCounter } from '../src/replica/identity.js';
 import { EMPTY_CONTEXT } from '../src/versioning/dvvset.js';
 
 export interface MemoryReport {
@@ -23,7 +24,7 @@ export async function measureMemoryPerVersion(keys: number): Promise<MemoryRepor
   if ((globalThis as { gc?: () => void }).gc === undefined) console.warn('(run with --expose-gc for a stable memory figure)');
   const storage = new MemoryStorage();
   await storage.open();
-  const replicas = new ReplicaStore(storage);
+  const replicas = new ReplicaStore(storage, DATA_SPACE, await DotCounter.load(storage));
   const value = new Uint8Array(100).fill(42);
   const keyBytes = 16;
   const before = used();

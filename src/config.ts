@@ -61,10 +61,27 @@ export interface DynamoOptions {
   readRepair?: boolean;
   /**
    * How often this member exchanges its member table with a random peer. Smaller spreads
-   * joins faster at the cost of more messages (one request per member per interval).
-   * @default 1000
+   * joins and detects failures faster at the cost of more messages (one request per member
+   * per interval). A dead member is suspected after about 18 intervals of silence at the
+   * default `phiThreshold` (≈ 3.7 s), sooner when a request to it is refused.
+   * @default 200
    */
   gossipIntervalMs?: number;
+  /**
+   * Suspicion level of the phi-accrual failure detector: a member is believed down once
+   * φ = silence / mean heartbeat interval · log10(e) exceeds it. Higher means fewer false
+   * suspicions and slower detection.
+   * @default 8
+   */
+  phiThreshold?: number;
+  /**
+   * Hints this member keeps for others at most; past it the oldest hint is dropped (a
+   * `hint:dropped` event; anti-entropy repairs what it carried).
+   * @default 100000
+   */
+  maxHints?: number;
+  /** How often to try delivering hints to members that are up. @default 1000 */
+  hintIntervalMs?: number;
   /** Source of time and timers; inject a `ManualClock` for deterministic tests. @default systemClock */
   clock?: Clock;
   /** Source of randomness; inject `seededRandom(seed)` for deterministic tests. @default Math.random */
@@ -99,7 +116,10 @@ export const DEFAULTS = {
   maxKeyBytes: 1024,
   maxValueBytes: 1024 * 1024,
   readRepair: true,
-  gossipIntervalMs: 1000,
+  gossipIntervalMs: 200,
+  phiThreshold: 8,
+  maxHints: 100_000,
+  hintIntervalMs: 1000,
 } as const;
 
 /** Options after defaults are applied and validated. */
@@ -116,6 +136,9 @@ export interface ResolvedConfig {
   readonly maxValueBytes: number;
   readonly readRepair: boolean;
   readonly gossipIntervalMs: number;
+  readonly phiThreshold: number;
+  readonly maxHints: number;
+  readonly hintIntervalMs: number;
 }
 
 const MAX_PARTITIONS = 65536;
@@ -179,6 +202,12 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     1,
     3_600_000,
   );
+  const phiThreshold = options.phiThreshold ?? DEFAULTS.phiThreshold;
+  if (typeof phiThreshold !== 'number' || !(phiThreshold > 0) || phiThreshold > 100) {
+    throw new ValidationError(`phiThreshold must be a number above 0 and at most 100, got ${describe(phiThreshold)}`);
+  }
+  const maxHints = requireInteger('maxHints', options.maxHints ?? DEFAULTS.maxHints, 1, 100_000_000);
+  const hintIntervalMs = requireInteger('hintIntervalMs', options.hintIntervalMs ?? DEFAULTS.hintIntervalMs, 1, 3_600_000);
   if (options.clock !== undefined && typeof options.clock?.setTimeout !== 'function') {
     throw new ValidationError('clock must implement Clock (now, setTimeout, clearTimeout)');
   }
@@ -198,6 +227,9 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     maxValueBytes,
     readRepair,
     gossipIntervalMs,
+    phiThreshold,
+    maxHints,
+    hintIntervalMs,
   };
 }
 

@@ -10,12 +10,14 @@ import { DynamoError } from './errors.js';
 import type { DynamoEvents } from './events.js';
 import { decodeValue, encodeValue, keyBytes, type Key } from './keys.js';
 import { Metrics, type MetricsSnapshot, type OperationName } from './metrics/metrics.js';
-import { memberInfo, type MemberInfo } from './membership/member-table.js';
+import type { MemberInfo } from './membership/member-table.js';
 import { Membership } from './membership/membership.js';
 import { Coordinator } from './coordinator/coordinator.js';
-import { ReplicaStore, type Versions } from './replica/replica-store.js';
-import { loadIdentity } from './replica/identity.js';
-import { decodeVersions } from './codec/versions.js';
+import { DATA_SPACE, ReplicaStore, type Versions } from './replica/replica-store.js';
+import { DotCounter, loadIdentity } from './replica/identity.js';
+import { HintStore } from './handoff/hint-store.js';
+import { HintDelivery } from './handoff/hint-delivery.js';
+import { decodeVersions, encodeVersions } from './codec/versions.js';
 import { EMPTY_CONTEXT, valuesOf } from './versioning/dvvset.js';
 import { decodeContext, encodeContext } from './versioning/context.js';
 import { parseRequest, type MessageLimits } from './protocol/messages.js';
@@ -60,7 +62,6 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #metrics = new Metrics();
-  readonly #replicas: ReplicaStore;
   readonly #limits: MessageLimits;
   readonly #background = new Set<Promise<unknown>>();
   #state: State = 'new';
@@ -68,6 +69,9 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   #stopping: Promise<void> | undefined;
   #membership: Membership | undefined;
   #coordinator: Coordinator | undefined;
+  #replicas: ReplicaStore | undefined;
+  #hints: HintStore | undefined;
+  #delivery: HintDelivery | undefined;
 
   /** Validates `options` (throwing `ValidationError`); nothing runs until `start()`. */
   constructor(options: DynamoOptions) {
@@ -78,7 +82,6 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     this.#storage = options.storage ?? new MemoryStorage();
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
-    this.#replicas = new ReplicaStore(this.#storage);
     // A record may hold many siblings of the largest value, so accept well past one value.
     this.#limits = { maxKeyBytes: this.#config.maxKeyBytes, maxRecordBytes: this.#config.maxValueBytes * 128 };
   }
@@ -98,6 +101,19 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     await this.#storage.open();
     try {
       const identity = await loadIdentity(this.#storage, config.id, this.#random);
+      const counter = await DotCounter.load(this.#storage);
+      const replicas = new ReplicaStore(this.#storage, DATA_SPACE, counter);
+      const hints = new HintStore({
+        storage: this.#storage,
+        counter,
+        clock: this.#clock,
+        maxHints: config.maxHints,
+        onDropped: (entry) => {
+          this.#metrics.increment('hints_dropped');
+          this.emit('hint:dropped', { key: entry.key, target: entry.target });
+        },
+      });
+      await hints.load();
       const membership = new Membership({
         self: {
           id: config.id,
@@ -105,34 +121,73 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
           vnodes: config.vnodes,
           status: 'up',
           incarnation: identity.incarnation,
+          heartbeat: 0,
         },
         partitions: config.partitions,
         n: config.n,
         gossipIntervalMs: config.gossipIntervalMs,
+        phiThreshold: config.phiThreshold,
         clock: this.#clock,
         random: this.#random,
         request: (address, message, timeoutMs) => this.#transport.request(address, message, { timeoutMs }),
-        onJoined: (member) => this.emit('member:joined', memberInfo(member)),
+        onJoined: (member) => this.emit('member:joined', member),
+        onUp: (member) => {
+          this.emit('member:up', member);
+          void this.#delivery?.deliver(member.id);
+        },
+        onDown: (member) => {
+          this.#metrics.increment('members_suspected');
+          this.emit('member:down', member);
+        },
         onRingChanged: (ring) => this.emit('ring:changed', { checksum: ring.checksum, members: ring.memberIds }),
       });
+      const send = (member: string, message: Message, timeoutMs: number) => this.#send(member, message, timeoutMs);
+      const track = (work: Promise<unknown>) => this.#track(work);
+      this.#replicas = replicas;
+      this.#hints = hints;
       this.#membership = membership;
       this.#coordinator = new Coordinator({
         self: config.id,
         actor: identity.actor,
+        n: config.n,
         clock: this.#clock,
-        replicas: this.#replicas,
+        replicas,
+        hints,
         metrics: this.#metrics,
         readRepair: config.readRepair,
-        preferenceList: (key) => membership.ring.preferenceList(key, config.n),
-        send: (member, message, timeoutMs) => this.#send(member, message, timeoutMs),
-        track: (work) => this.#track(work),
+        walk: (key) => {
+          const ring = membership.ring;
+          return ring.walk(ring.partitionOfKey(key), ring.size);
+        },
+        isUp: (id) => membership.isUp(id),
+        send,
+        track,
+        onHintStored: (key, target) => {
+          this.#metrics.increment('hints_stored');
+          this.emit('hint:stored', { key, target });
+        },
         onRepair: (key, replicas) => this.emit('repair', { key, replicas }),
         onConflict: (key, siblings) => this.emit('conflict', { key, siblings }),
+      });
+      this.#delivery = new HintDelivery({
+        hints,
+        clock: this.#clock,
+        intervalMs: config.hintIntervalMs,
+        timeoutMs: config.timeoutMs,
+        concurrency: 32,
+        isUp: (id) => membership.isUp(id),
+        send,
+        track,
+        onDelivered: (entry) => {
+          this.#metrics.increment('hints_delivered');
+          this.emit('hint:delivered', { key: entry.key, target: entry.target });
+        },
       });
       await this.#transport.listen((message) => this.#handle(message));
       this.#state = 'running';
       await membership.join(config.seeds, Math.min(config.timeoutMs, 2000));
       membership.start();
+      this.#delivery.start();
     } catch (error) {
       this.#state = 'stopping';
       await this.#transport.close().catch(() => {});
@@ -160,6 +215,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     if (this.#state === 'stopped') return;
     this.#state = 'stopping';
     this.#membership?.stop();
+    this.#delivery?.stop();
     await this.#transport.close();
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
     await this.#storage.close();
@@ -212,7 +268,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     return this.put(key, fn(values), { ...rest, context });
   }
 
-  /** The ids of the N members that own `key`, in ring order. */
+  /** The ids of the N members that own `key`, in ring order (whether up or not). */
   preferenceList(key: Key): string[] {
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
     return this.#membership?.ring.preferenceList(bytes, this.#config.n) ?? [];
@@ -220,19 +276,22 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
 
   /** Every member this one knows of, itself included. */
   members(): MemberInfo[] {
-    return this.#membership?.table.list().map(memberInfo) ?? [];
+    const membership = this.#membership;
+    return membership?.table.list().map((m) => membership.info(m)) ?? [];
   }
 
-  /** This member's own replica of `key`, without any quorum (debugging and tests). */
+  /**
+   * This member's own copy of `key` without any quorum (debugging and tests): its replica,
+   * merged with any copy it holds as a stand-in for an owner.
+   */
   async readLocal<T = unknown>(key: Key): Promise<GetResult<T> | undefined> {
-    this.#running();
-    const versions = await this.#replicas.read(keyBytes(key, this.#config.maxKeyBytes));
+    const versions = await this.#running().readLocal(keyBytes(key, this.#config.maxKeyBytes));
     return versions === undefined ? undefined : present<T>(versions);
   }
 
-  /** Hints this member holds for others. This version keeps no hints: writes go only to owners. */
+  /** Hints this member holds for others (copies it keeps for owners that were unreachable). */
   async hintsPending(): Promise<number> {
-    return 0;
+    return this.#hints?.size ?? 0;
   }
 
   /** Counters and latency percentiles. */
@@ -259,9 +318,15 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     }
   }
 
-  #send(member: string, message: Message, timeoutMs: number): Promise<Message> {
+  async #send(member: string, message: Message, timeoutMs: number): Promise<Message> {
     const address = this.#membership?.table.get(member)?.address ?? member;
-    return this.#transport.request(address, message, { timeoutMs });
+    try {
+      return await this.#transport.request(address, message, { timeoutMs });
+    } catch (error) {
+      // A refusal is proof nobody listens there: no need to wait for the detector.
+      if (error instanceof DynamoError && error.code === 'UNREACHABLE') this.#membership?.reportUnreachable(member);
+      throw error;
+    }
   }
 
   #track(work: Promise<unknown>): void {
@@ -280,18 +345,33 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     switch (request.type) {
       case 'read': {
         this.#metrics.increment('replica_reads');
-        const versions = await this.#replicas.readEncoded(request.key);
-        return { type: 'read-reply', versions: versions ?? null };
+        const hinted = await this.#hints!.read(request.key);
+        if (hinted === undefined) {
+          const versions = await this.#replicas!.readEncoded(request.key);
+          return { type: 'read-reply', versions: versions ?? null };
+        }
+        const merged = await coordinator.readLocal(request.key);
+        return { type: 'read-reply', versions: merged === undefined ? null : encodeVersions(merged).slice() };
       }
       case 'replicate': {
         this.#metrics.increment('replica_writes');
-        await this.#replicas.merge(request.key, decodeVersions(request.versions));
+        const versions = decodeVersions(request.versions);
+        if (request.hint === null || request.hint === this.id) {
+          await this.#replicas!.merge(request.key, versions, request.versions);
+        } else {
+          await this.#hints!.merge(request.key, request.hint, versions, request.versions);
+          this.#metrics.increment('hints_stored');
+          this.emit('hint:stored', { key: request.key, target: request.hint });
+        }
         return { type: 'ack' };
       }
       case 'put': {
         const quorum = { r: this.#config.r, w: request.w, pr: 0, pw: request.pw, timeoutMs: request.timeoutMs };
         const context = request.context === null ? EMPTY_CONTEXT : decodeContext(request.context);
-        const written = await coordinator.coordinatePut(request.key, request.value, context, quorum);
+        const owners = this.preferenceList(request.key);
+        const hintFor = owners.includes(this.id) ? undefined : (request.hint ?? owners[0]);
+        const as = hintFor === undefined ? { id: this.id } : { id: this.id, hintFor };
+        const written = await coordinator.coordinatePut(request.key, request.value, context, quorum, as);
         return { type: 'put-reply', context: encodeContext(written) };
       }
       case 'gossip':

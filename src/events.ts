@@ -56,8 +56,12 @@ export interface DynamoEvents {
   'member:left': [member: MemberInfo];
   /** The ring was rebuilt from a new membership. */
   'ring:changed': [event: RingChangedEvent];
+  /** This member stored a copy for an unreachable owner (as a stand-in). */
   'hint:stored': [event: HintEvent];
+  /** A hint reached its owner and was dropped here. */
   'hint:delivered': [event: HintEvent];
+  /** A hint was dropped undelivered, to stay within `maxHints` (anti-entropy repairs it). */
+  'hint:dropped': [event: HintEvent];
   /** A read found stale replicas and repaired them. */
   repair: [event: RepairEvent];
   /** A read returned concurrent siblings. */

@@ -1,13 +1,14 @@
 /**
- * The request coordinator (§4.5): runs one client get or put against the key's preference
- * list, waits for R or W replicas, and repairs the stale replicas a read saw (§4.7).
+ * The request coordinator (§4.5): runs one client get or put against the first N reachable
+ * members of the key's preference list (sloppy quorum, §4.6), waits for R or W of them
+ * (and PR or PW true owners among them), and repairs the stale replicas a read saw (§4.7).
  *
- * A put is coordinated by one of the key's owners, because the new version's dot must come
- * from a replica that holds the key's history (so its counter is fresh): a member outside the
- * preference list forwards the put to the first owner that answers.
+ * A put is coordinated by one of its targets, because the new version's dot must come from
+ * a replica holding the key's history: a member that is not a target forwards the put to
+ * the first target that accepts it.
  * @module
  */
-import { DynamoError, ValidationError } from '../errors.js';
+import { DynamoError, QuorumError, ValidationError } from '../errors.js';
 import type { Quorum } from '../config.js';
 import type { Clock } from '../time/clock.js';
 import type { Message } from '../transport/transport.js';
@@ -15,9 +16,11 @@ import type { Metrics } from '../metrics/metrics.js';
 import { decodeVersions, encodeVersions } from '../codec/versions.js';
 import { equivalent, sync, type CausalContext } from '../versioning/dvvset.js';
 import { decodeContext, encodeContext } from '../versioning/context.js';
-import type { ReplicaStore, StoredValue, Versions } from '../replica/replica-store.js';
+import type { Coordinated, ReplicaStore, StoredValue, Versions } from '../replica/replica-store.js';
+import type { HintStore } from '../handoff/hint-store.js';
 import type { PutReply, ReadReply } from '../protocol/messages.js';
 import { fanOut, type Outcome } from './fan-out.js';
+import { primaries, selectTargets, type Target } from './targets.js';
 
 /** What the coordinator needs from the member around it; nothing more. */
 export interface CoordinatorDeps {
@@ -25,16 +28,22 @@ export interface CoordinatorDeps {
   readonly self: string;
   /** The causal identity this member's writes are stamped with (id plus storage epoch). */
   readonly actor: string;
+  readonly n: number;
   readonly clock: Clock;
   readonly replicas: ReplicaStore;
+  readonly hints: HintStore;
   readonly metrics: Metrics;
   readonly readRepair: boolean;
-  /** The ids of the key's N owners, in ring order. */
-  preferenceList(key: Uint8Array): string[];
+  /** Every member in ring order from the key: its owners first, then the stand-ins. */
+  walk(key: Uint8Array): string[];
+  /** Whether this member believes `id` reachable. */
+  isUp(id: string): boolean;
   /** Sends a request to another member. */
   send(member: string, message: Message, timeoutMs: number): Promise<Message>;
   /** Keeps background work (read repair, late replication) visible to `stop()`. */
   track(work: Promise<unknown>): void;
+  /** A stand-in copy was stored here for `target`. */
+  onHintStored(key: Uint8Array, target: string): void;
   /** A read found stale replicas and sent them the merged versions. */
   onRepair(key: Uint8Array, replicas: readonly string[]): void;
   /** A read returned more than one sibling. */
@@ -48,89 +57,143 @@ export class Coordinator {
     this.#deps = deps;
   }
 
+  /** The members a request for `key` goes to now, owners first. */
+  targets(key: Uint8Array): Target[] {
+    return selectTargets(this.#deps.walk(key), this.#deps.n, (id) => id === this.#deps.self || this.#deps.isUp(id));
+  }
+
   /**
    * Writes `value` (null: a tombstone) superseding what `context` covers. Resolves with the
    * context to write with next: the caller's context plus the new version's dot.
    */
   async put(key: Uint8Array, value: StoredValue, context: CausalContext, quorum: Quorum): Promise<CausalContext> {
-    const owners = this.#deps.preferenceList(key);
-    if (owners.length === 0) throw new DynamoError('UNREACHABLE', 'no members in the ring');
-    if (owners.includes(this.#deps.self)) return this.coordinatePut(key, value, context, quorum, owners);
-    return this.#forwardPut(key, value, context, quorum, owners);
+    const targets = this.targets(key);
+    const self = targets.find((t) => t.id === this.#deps.self);
+    if (self !== undefined) return this.coordinatePut(key, value, context, quorum, self, targets);
+    if (targets.length === 0) throw new QuorumError('no reachable member for the key', quorum.w, 0);
+    return this.#forwardPut(key, value, context, quorum, targets);
   }
 
-  /** Runs a put on this member as its coordinator (also used for puts forwarded to us). */
+  /**
+   * Runs a put with this member as its coordinator (also for puts forwarded here): write
+   * locally as `as` says (owner or stand-in), then replicate to the other targets.
+   */
   async coordinatePut(
     key: Uint8Array,
     value: StoredValue,
     context: CausalContext,
     quorum: Quorum,
-    owners = this.#deps.preferenceList(key),
+    as: Target,
+    targets = this.targets(key),
   ): Promise<CausalContext> {
     const deps = this.#deps;
-    const written = await deps.replicas.coordinate(key, context, deps.actor, value);
-    const others = owners.filter((id) => id !== deps.self);
-    const message = { type: 'replicate', key, versions: written.encoded };
-    const fan = fanOut(others, (id) => deps.send(id, message, quorum.timeoutMs), {
-      needed: Math.max(0, quorum.w - 1),
-      alreadyAcked: 1,
-      label: 'W',
-      timeoutMs: quorum.timeoutMs,
-      clock: deps.clock,
-    });
+    let written: Coordinated;
+    if (as.hintFor === undefined) {
+      written = await deps.replicas.coordinate(key, context, deps.actor, value);
+    } else {
+      written = await deps.hints.coordinate(key, as.hintFor, context, deps.actor, value);
+      deps.onHintStored(key, as.hintFor);
+    }
+    const others = targets.filter((t) => t.id !== deps.self);
+    const standIns = this.#standIns(key, targets);
+    const replicate = async (t: Target): Promise<Target> => {
+      const message = { type: 'replicate', key, versions: written.encoded, hint: t.hintFor ?? null };
+      let target = t;
+      for (;;) {
+        try {
+          await deps.send(target.id, target === t ? message : { ...message, hint: target.hintFor }, quorum.timeoutMs);
+          return target;
+        } catch (error) {
+          // A refusal means the target died since we chose it: hand its copy to the next
+          // stand-in rather than leave the key one replica short (§4.6).
+          const standIn = error instanceof DynamoError && error.code === 'UNREACHABLE' ? standIns() : undefined;
+          if (standIn === undefined) throw error;
+          target = { id: standIn, hintFor: t.hintFor ?? t.id };
+        }
+      }
+    };
+    const fan = fanOut(
+      others,
+      replicate,
+      {
+        primary: (_target, acked) => acked.hintFor === undefined,
+        needed: Math.max(0, quorum.w - 1),
+        alreadyAcked: 1,
+        neededPrimaries: quorum.pw,
+        alreadyAckedPrimaries: as.hintFor === undefined ? 1 : 0,
+        label: 'W',
+        timeoutMs: quorum.timeoutMs,
+        clock: deps.clock,
+      },
+    );
+    deps.metrics.increment('sloppy_fallbacks', targets.length - primaries(targets));
     // Replicas beyond W keep being written after we answer; stop() waits for them.
     deps.track(fan.settled);
     await fan.quorum;
     return written.writer;
   }
 
-  async #forwardPut(
-    key: Uint8Array,
-    value: StoredValue,
-    context: CausalContext,
-    quorum: Quorum,
-    owners: readonly string[],
-  ): Promise<CausalContext> {
-    const deadline = this.#deps.clock.now() + quorum.timeoutMs;
-    const message = {
-      type: 'put',
-      key,
-      value,
-      context: encodeContext(context),
-      w: quorum.w,
-      pw: quorum.pw,
-      timeoutMs: quorum.timeoutMs,
+  /** Hands out, one at a time, reachable members past the targets, in ring order. */
+  #standIns(key: Uint8Array, targets: readonly Target[]): () => string | undefined {
+    let walk: string[] | undefined;
+    const used = new Set(targets.map((t) => t.id));
+    let next = 0;
+    return () => {
+      walk ??= this.#deps.walk(key);
+      while (next < walk.length) {
+        const id = walk[next++]!;
+        if (!used.has(id) && id !== this.#deps.self && this.#deps.isUp(id)) {
+          used.add(id);
+          return id;
+        }
+      }
+      return undefined;
     };
+  }
+
+  async #forwardPut(key: Uint8Array, value: StoredValue, context: CausalContext, quorum: Quorum, targets: readonly Target[]): Promise<CausalContext> {
+    const deadline = this.#deps.clock.now() + quorum.timeoutMs;
     let lastError: unknown;
-    for (const owner of owners) {
+    for (const target of targets) {
       const remaining = Math.ceil(deadline - this.#deps.clock.now());
       if (remaining <= 0) break;
+      const message = {
+        type: 'put',
+        key,
+        value,
+        context: encodeContext(context),
+        hint: target.hintFor ?? null,
+        w: quorum.w,
+        pw: quorum.pw,
+        timeoutMs: remaining,
+      };
       try {
-        const reply = await this.#deps.send(owner, message, remaining);
+        const reply = await this.#deps.send(target.id, message, remaining);
         if (reply.type !== 'put-reply' || typeof (reply as PutReply).context !== 'string') {
-          throw new ValidationError(`member ${owner} answered a put with a malformed reply`);
+          throw new ValidationError(`member ${target.id} answered a put with a malformed reply`);
         }
         return decodeContext((reply as PutReply).context);
       } catch (error) {
-        // Only a refused connection proves the owner never saw the write; anything else
+        // Only a refused connection proves the target never saw the write; anything else
         // (a timeout, a quorum failure there) may have written it, and retrying elsewhere
         // would store the value twice under two dots.
         if (!(error instanceof DynamoError) || error.code !== 'UNREACHABLE') throw error;
         lastError = error;
       }
     }
-    throw new DynamoError('UNREACHABLE', 'no owner of the key accepted the write', { cause: lastError });
+    throw new QuorumError('no member for the key accepted the write', quorum.w, 0, { cause: lastError });
   }
 
   /**
-   * Reads R replicas and merges what they hold. `undefined` when none holds the key.
-   * Replicas that answer after the quorum are still compared and repaired.
+   * Reads the key's targets and merges what R of them hold; `undefined` when none holds
+   * it. Targets that answer after the quorum are still compared and repaired.
    */
   async get(key: Uint8Array, quorum: Quorum): Promise<Versions | undefined> {
     const deps = this.#deps;
-    const owners = deps.preferenceList(key);
-    const fan = fanOut(owners, (id) => this.#readReplica(id, key, quorum.timeoutMs), {
+    const targets = this.targets(key);
+    const fan = fanOut(targets, (t) => this.#readReplica(t.id, key, quorum.timeoutMs), {
       needed: quorum.r,
+      neededPrimaries: quorum.pr,
       label: 'R',
       timeoutMs: quorum.timeoutMs,
       clock: deps.clock,
@@ -140,14 +203,23 @@ export class Coordinator {
     if (deps.readRepair) deps.track(fan.settled.then((all) => this.#repair(key, all, quorum.timeoutMs)));
     if (merged !== undefined) {
       const siblings = merged.values.reduce((n, v) => (v.value === null ? n : n + 1), 0);
-      deps.metrics.increment('siblings_seen', siblings > 1 ? siblings : 0);
-      if (siblings > 1) deps.onConflict(key, siblings);
+      if (siblings > 1) {
+        deps.metrics.increment('siblings_seen', siblings);
+        deps.onConflict(key, siblings);
+      }
     }
     return merged;
   }
 
+  /** This member's copy of `key`: its replica merged with any hints it holds for the key. */
+  async readLocal(key: Uint8Array): Promise<Versions | undefined> {
+    const [own, hinted] = await Promise.all([this.#deps.replicas.read(key), this.#deps.hints.read(key)]);
+    if (hinted === undefined) return own;
+    return own === undefined ? hinted : sync(own, hinted);
+  }
+
   async #readReplica(id: string, key: Uint8Array, timeoutMs: number): Promise<Versions | undefined> {
-    if (id === this.#deps.self) return this.#deps.replicas.read(key);
+    if (id === this.#deps.self) return this.readLocal(key);
     const reply = await this.#deps.send(id, { type: 'read', key }, timeoutMs);
     const versions = (reply as ReadReply).versions;
     if (reply.type !== 'read-reply' || (versions !== null && !(versions instanceof Uint8Array))) {
@@ -156,7 +228,7 @@ export class Coordinator {
     return versions === null ? undefined : decodeVersions(versions);
   }
 
-  /** Sends the merge of everything seen to every replica that answered with less (§4.7). */
+  /** Sends the merge of everything seen to every target that answered with less (§4.7). */
   async #repair(key: Uint8Array, outcomes: readonly Outcome<Versions | undefined>[], timeoutMs: number): Promise<void> {
     const deps = this.#deps;
     const merged = mergeOutcomes(outcomes);
@@ -167,13 +239,17 @@ export class Coordinator {
     );
     if (stale.length === 0) return;
     const encoded = encodeVersions(merged);
-    const message = { type: 'replicate', key, versions: encoded };
     const results = await Promise.allSettled(
-      stale.map((o) =>
-        o.target === deps.self ? deps.replicas.merge(key, merged) : deps.send(o.target, message, timeoutMs),
-      ),
+      stale.map(({ target }) => {
+        if (target.id !== deps.self) {
+          return deps.send(target.id, { type: 'replicate', key, versions: encoded, hint: target.hintFor ?? null }, timeoutMs);
+        }
+        return target.hintFor === undefined
+          ? deps.replicas.merge(key, merged, encoded)
+          : deps.hints.merge(key, target.hintFor, merged, encoded);
+      }),
     );
-    const repaired = stale.filter((_, i) => results[i]!.status === 'fulfilled').map((o) => o.target);
+    const repaired = stale.filter((_, i) => results[i]!.status === 'fulfilled').map((o) => o.target.id);
     if (repaired.length > 0) {
       deps.metrics.increment('read_repairs', repaired.length);
       deps.onRepair(key, repaired);

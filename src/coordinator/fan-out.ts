@@ -6,13 +6,14 @@
  */
 import { QuorumError } from '../errors.js';
 import type { Clock } from '../time/clock.js';
+import type { Target } from './targets.js';
 
 /** One replica's answer. */
 export type Outcome<T> =
-  | { readonly target: string; readonly ok: true; readonly value: T }
-  | { readonly target: string; readonly ok: false; readonly error: unknown };
+  | { readonly target: Target; readonly ok: true; readonly value: T }
+  | { readonly target: Target; readonly ok: false; readonly error: unknown };
 
-export interface FanOutOptions {
+export interface FanOutOptions<T = unknown> {
   /** Successful answers needed. 0 resolves at once. */
   readonly needed: number;
   /** What to call the quorum in errors: 'R' or 'W'. */
@@ -21,6 +22,15 @@ export interface FanOutOptions {
   readonly clock: Clock;
   /** Successes already counted (e.g. the coordinator's own write). @default 0 */
   readonly alreadyAcked?: number;
+  /** Of the successes, how many must come from true owners (PR, PW). @default 0 */
+  readonly neededPrimaries?: number;
+  /** Of `alreadyAcked`, how many were true owners. @default 0 */
+  readonly alreadyAckedPrimaries?: number;
+  /**
+   * Whether a success counts toward PR/PW. By default a target without `hintFor`; a call
+   * that fell back to a stand-in says otherwise through its value.
+   */
+  readonly primary?: (target: Target, value: T) => boolean;
 }
 
 export interface FanOut<T> {
@@ -31,10 +41,13 @@ export interface FanOut<T> {
 }
 
 /** Calls `call` for every target concurrently and tracks the quorum. */
-export function fanOut<T>(targets: readonly string[], call: (target: string) => Promise<T>, options: FanOutOptions): FanOut<T> {
+export function fanOut<T>(targets: readonly Target[], call: (target: Target) => Promise<T>, options: FanOutOptions<T>): FanOut<T> {
   const outcomes: Outcome<T>[] = [];
   const already = options.alreadyAcked ?? 0;
   const required = options.needed + already;
+  const neededPrimaries = Math.max(0, (options.neededPrimaries ?? 0) - (options.alreadyAckedPrimaries ?? 0));
+  let primariesLeft = targets.reduce((n, t) => (t.hintFor === undefined ? n + 1 : n), 0);
+  let primaryAcks = 0;
   let successes = 0;
   let failures = 0;
   let quorumDone = false;
@@ -56,23 +69,24 @@ export function fanOut<T>(targets: readonly string[], call: (target: string) => 
   };
   const failQuorum = (why: string) => {
     quorumDone = true;
-    const acks = successes + already;
     const cause = lastError();
-    rejectQuorum(
-      new QuorumError(
-        `${options.label}=${required} not met: ${acks} of ${targets.length + already} replicas acknowledged (${why})`,
-        required,
-        acks,
-        cause === undefined ? undefined : { cause },
-      ),
-    );
+    // Blame the primaries when they alone make the quorum impossible or were all that was missing.
+    const primaryShort =
+      primaryAcks + primariesLeft < neededPrimaries || (primaryAcks < neededPrimaries && successes >= options.needed);
+    const message = primaryShort
+      ? `P${options.label}=${options.neededPrimaries} not met: ${primaryAcks + (options.alreadyAckedPrimaries ?? 0)} true owners acknowledged (${why})`
+      : `${options.label}=${required} not met: ${successes + already} of ${targets.length + already} replicas acknowledged (${why})`;
+    const [req, acks] = primaryShort
+      ? [options.neededPrimaries ?? 0, primaryAcks + (options.alreadyAckedPrimaries ?? 0)]
+      : [required, successes + already];
+    rejectQuorum(new QuorumError(message, req, acks, cause === undefined ? undefined : { cause }));
   };
   const check = () => {
     if (!quorumDone) {
-      if (successes >= options.needed) {
+      if (successes >= options.needed && primaryAcks >= neededPrimaries) {
         quorumDone = true;
         resolveQuorum(outcomes.slice());
-      } else if (targets.length - failures < options.needed) {
+      } else if (targets.length - failures < options.needed || primaryAcks + primariesLeft < neededPrimaries) {
         failQuorum('too many replicas failed');
       }
     }
@@ -101,12 +115,17 @@ export function fanOut<T>(targets: readonly string[], call: (target: string) => 
       (value) => {
         if (finished) return;
         successes++;
+        if (target.hintFor === undefined) {
+          primariesLeft--;
+          if (options.primary?.(target, value) ?? true) primaryAcks++;
+        }
         outcomes.push({ target, ok: true, value });
         check();
       },
       (error: unknown) => {
         if (finished) return;
         failures++;
+        if (target.hintFor === undefined) primariesLeft--;
         outcomes.push({ target, ok: false, error });
         check();
       },

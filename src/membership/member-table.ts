@@ -1,8 +1,8 @@
 /**
- * Who is in the cluster, as this member knows it. Each member owns its own entry and bumps
- * its incarnation when that entry changes; when two views of a member meet, the higher
- * incarnation wins, so every member converges on the same table (and so the same ring)
- * whatever order the news arrives in.
+ * Who is in the cluster, as this member knows it. Each member owns its own entry: it bumps
+ * its incarnation at every start and its heartbeat at every gossip round. When two views of
+ * a member meet, the higher (incarnation, heartbeat) wins, so every member converges on the
+ * same table (and so the same ring) whatever order the news arrives in.
  * @module
  */
 import type { MemberState } from '../protocol/messages.js';
@@ -11,6 +11,7 @@ import type { MemberState } from '../protocol/messages.js';
 export interface MemberInfo {
   readonly id: string;
   readonly address: string;
+  /** `down` is this member's opinion (failure detector); `leaving` is the member's own word. */
   readonly status: 'up' | 'down' | 'leaving';
   readonly vnodes: number;
 }
@@ -19,15 +20,20 @@ export interface MemberInfo {
 export interface TableChange {
   /** Members seen for the first time. */
   readonly joined: MemberState[];
-  /** Members whose state changed (status, address, weight). */
-  readonly updated: MemberState[];
+  /** Members whose heartbeat or incarnation advanced: news that they are alive. */
+  readonly advanced: MemberState[];
   /** True when the ring must be rebuilt (a member or a weight changed). */
   readonly ringChanged: boolean;
+}
+
+function newer(a: MemberState, b: MemberState): boolean {
+  return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.heartbeat > b.heartbeat);
 }
 
 export class MemberTable {
   readonly #members = new Map<string, MemberState>();
   readonly #selfId: string;
+  #sorted: MemberState[] | undefined;
 
   constructor(self: MemberState) {
     this.#selfId = self.id;
@@ -38,26 +44,30 @@ export class MemberTable {
     return this.#members.get(this.#selfId)!;
   }
 
+  /** Replaces this member's own entry (heartbeat, status). */
+  setSelf(state: MemberState): void {
+    this.#members.set(this.#selfId, state);
+    this.#sorted = undefined;
+  }
+
   get(id: string): MemberState | undefined {
     return this.#members.get(id);
   }
 
   /** Every member, this one included, sorted by id. */
-  list(): MemberState[] {
-    return [...this.#members.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  list(): readonly MemberState[] {
+    this.#sorted ??= [...this.#members.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.#sorted;
   }
 
   get size(): number {
     return this.#members.size;
   }
 
-  /**
-   * Merges states learned from a peer. A view of this member itself is never taken: only
-   * this member speaks for itself.
-   */
+  /** Merges states learned from a peer. Only this member speaks for itself. */
   merge(states: Iterable<MemberState>): TableChange {
     const joined: MemberState[] = [];
-    const updated: MemberState[] = [];
+    const advanced: MemberState[] = [];
     let ringChanged = false;
     for (const state of states) {
       if (state.id === this.#selfId) continue;
@@ -66,17 +76,13 @@ export class MemberTable {
         this.#members.set(state.id, state);
         joined.push(state);
         ringChanged = true;
-      } else if (state.incarnation > known.incarnation) {
+      } else if (newer(state, known)) {
         this.#members.set(state.id, state);
-        updated.push(state);
+        advanced.push(state);
         if (state.vnodes !== known.vnodes) ringChanged = true;
       }
     }
-    return { joined, updated, ringChanged };
+    if (joined.length > 0 || advanced.length > 0) this.#sorted = undefined;
+    return { joined, advanced, ringChanged };
   }
-}
-
-/** The public view of a member state. */
-export function memberInfo(state: MemberState): MemberInfo {
-  return { id: state.id, address: state.address, status: state.status, vnodes: state.vnodes };
 }

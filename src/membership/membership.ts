@@ -1,8 +1,12 @@
 /**
- * Membership: joining through seeds and push-pull gossip of the member table (§4.8.1), and
- * the ring built from it. Every member builds the ring from the table alone (ring/ring.ts
- * is a pure function of the members and their weights), so members that agree on the table
- * agree on every preference list without any further coordination.
+ * Membership (§4.8): joining through seeds, push-pull gossip of the member table with a
+ * random peer every round, and liveness from a phi-accrual failure detector fed by the
+ * heartbeats gossip carries.
+ *
+ * Every member builds the ring from the table alone (ring/ring.ts is a pure function of
+ * the members and their weights), so members that agree on the table agree on every
+ * preference list with no further coordination. Liveness is each member's own opinion and
+ * is not gossiped: it only decides whom a request skips (sloppy quorum, §4.6).
  * @module
  */
 import { DynamoError, ValidationError } from '../errors.js';
@@ -11,31 +15,46 @@ import { randomInt, type Random } from '../time/random.js';
 import type { Message } from '../transport/transport.js';
 import { Ring } from '../ring/ring.js';
 import { parseMembers, type GossipRequest, type MemberState, type MembersReply } from '../protocol/messages.js';
-import { MemberTable } from './member-table.js';
+import { MemberTable, type MemberInfo } from './member-table.js';
+import { FailureDetector } from './failure-detector.js';
 
 export interface MembershipDeps {
   readonly self: MemberState;
   readonly partitions: number;
   readonly n: number;
   readonly gossipIntervalMs: number;
+  readonly phiThreshold: number;
   readonly clock: Clock;
   readonly random: Random;
   /** Sends a request to an address (seeds are known by address only). */
   request(address: string, message: Message, timeoutMs: number): Promise<Message>;
-  onJoined(member: MemberState): void;
+  onJoined(member: MemberInfo): void;
+  onUp(member: MemberInfo): void;
+  onDown(member: MemberInfo): void;
   onRingChanged(ring: Ring): void;
 }
 
 export class Membership {
   readonly #deps: MembershipDeps;
   readonly table: MemberTable;
+  readonly #detector: FailureDetector;
+  /** Members this one believes down. */
+  readonly #down = new Set<string>();
   #ring: Ring;
   #timer: TimerHandle | undefined;
   #running = false;
+  #rounds = 0;
 
   constructor(deps: MembershipDeps) {
     this.#deps = deps;
     this.table = new MemberTable(deps.self);
+    this.#detector = new FailureDetector({
+      threshold: deps.phiThreshold,
+      windowSize: 100,
+      initialIntervalMs: deps.gossipIntervalMs,
+      // Two rounds of silence are normal in any gossip schedule: never suspect sooner.
+      minSilenceMs: 2 * deps.gossipIntervalMs,
+    });
     this.#ring = this.#buildRing();
   }
 
@@ -43,10 +62,26 @@ export class Membership {
     return this.#ring;
   }
 
+  /** Gossip rounds this member has started. */
+  get rounds(): number {
+    return this.#rounds;
+  }
+
+  /** Whether this member believes `id` reachable. */
+  isUp(id: string): boolean {
+    return !this.#down.has(id);
+  }
+
+  /** The public view of a member, liveness included. */
+  info(state: MemberState): MemberInfo {
+    const status = state.status === 'leaving' ? 'leaving' : this.#down.has(state.id) ? 'down' : 'up';
+    return { id: state.id, address: state.address, status, vnodes: state.vnodes };
+  }
+
   /**
-   * Exchanges tables with every seed. Unreachable seeds are skipped (they will learn of us
-   * when they start and contact us, or through gossip); a seed that belongs to a cluster
-   * with other settings makes this reject with `ValidationError`.
+   * Exchanges tables with every seed. Unreachable seeds are skipped (they learn of us when
+   * they start, or through gossip); a seed whose cluster has other settings makes this
+   * reject with `ValidationError`.
    */
   async join(seeds: readonly string[], timeoutMs: number): Promise<void> {
     const others = [...new Set(seeds)].filter((s) => s !== this.#deps.self.address);
@@ -58,7 +93,7 @@ export class Membership {
     }
   }
 
-  /** Starts periodic gossip with a random peer. */
+  /** Starts periodic gossip. */
   start(): void {
     this.#running = true;
     this.#schedule();
@@ -82,6 +117,18 @@ export class Membership {
     return { type: 'members', members: this.table.list() };
   }
 
+  /**
+   * Direct evidence that `id` is gone: a request to it was refused (nothing listens). Marks
+   * it down at once instead of waiting for φ to climb; its next heartbeat brings it back.
+   */
+  reportUnreachable(id: string): void {
+    if (id === this.#deps.self.id || this.#down.has(id)) return;
+    const state = this.table.get(id);
+    if (state === undefined) return;
+    this.#down.add(id);
+    this.#deps.onDown(this.info(state));
+  }
+
   async #exchange(address: string, timeoutMs: number): Promise<void> {
     const request: GossipRequest = {
       type: 'gossip',
@@ -96,7 +143,18 @@ export class Membership {
 
   #merge(states: readonly MemberState[]): void {
     const change = this.table.merge(states);
-    for (const member of change.joined) this.#deps.onJoined(member);
+    const now = this.#deps.clock.now();
+    for (const member of change.joined) {
+      this.#detector.heartbeat(member.id, now);
+      this.#deps.onJoined(this.info(member));
+    }
+    for (const member of change.advanced) {
+      const wasDown = this.#down.delete(member.id);
+      // A long outage is no sample of the rhythm: start a fresh window.
+      if (wasDown) this.#detector.forget(member.id);
+      this.#detector.heartbeat(member.id, now);
+      if (wasDown) this.#deps.onUp(this.info(member));
+    }
     if (change.ringChanged) {
       this.#ring = this.#buildRing();
       this.#deps.onRingChanged(this.#ring);
@@ -116,13 +174,31 @@ export class Membership {
   }
 
   async #round(): Promise<void> {
-    const peers = this.table.list().filter((m) => m.id !== this.#deps.self.id);
+    this.#rounds++;
+    const self = this.table.self;
+    this.table.setSelf({ ...self, heartbeat: self.heartbeat + 1 });
+    this.#suspect();
+    const peers = this.table.list().filter((m) => m.id !== self.id);
     if (peers.length === 0) return;
-    const peer = peers[randomInt(this.#deps.random, peers.length)]!;
+    // Mostly a live peer; now and then a down one, which is how we hear it is back.
+    const live = peers.filter((m) => !this.#down.has(m.id));
+    const pool = live.length > 0 && this.#deps.random() >= (peers.length - live.length) / (peers.length + 1) ? live : peers;
+    const peer = pool[randomInt(this.#deps.random, pool.length)]!;
     try {
       await this.#exchange(peer.address, this.#deps.gossipIntervalMs);
-    } catch {
-      // A missed round is normal (the peer may be down); the next round picks another.
+    } catch (error) {
+      if (error instanceof DynamoError && error.code === 'UNREACHABLE') this.reportUnreachable(peer.id);
+    }
+  }
+
+  #suspect(): void {
+    const now = this.#deps.clock.now();
+    for (const member of this.table.list()) {
+      if (member.id === this.#deps.self.id || this.#down.has(member.id)) continue;
+      if (this.#detector.suspects(member.id, now)) {
+        this.#down.add(member.id);
+        this.#deps.onDown(this.info(member));
+      }
     }
   }
 }

@@ -12,9 +12,12 @@ export interface MemberState {
   readonly id: string;
   readonly address: string;
   readonly vnodes: number;
-  readonly status: 'up' | 'down' | 'leaving';
-  /** Bumped by the member itself whenever its own state changes; the higher one wins. */
+  /** What the member says of itself; whether it is reachable is each observer's own opinion. */
+  readonly status: 'up' | 'leaving';
+  /** Bumped by the member at each start; a higher incarnation wins whatever the heartbeat. */
   readonly incarnation: number;
+  /** Bumped by the member every gossip round; its advance is the failure detector's input. */
+  readonly heartbeat: number;
 }
 
 /** Read one key's replica. Answer: {@link ReadReply}. */
@@ -33,6 +36,8 @@ export interface ReplicateRequest extends Message {
   readonly type: 'replicate';
   readonly key: Uint8Array;
   readonly versions: Uint8Array;
+  /** Set when the receiver is a stand-in: the owner it keeps this copy for (a hint). */
+  readonly hint: string | null;
 }
 export interface Ack extends Message {
   readonly type: 'ack';
@@ -45,6 +50,8 @@ export interface PutRequest extends Message {
   /** The encoded user value, or null for a delete. */
   readonly value: Uint8Array | null;
   readonly context: string | null;
+  /** Set when the receiver was chosen as a stand-in for this owner. */
+  readonly hint: string | null;
   readonly w: number;
   readonly pw: number;
   readonly timeoutMs: number;
@@ -96,7 +103,11 @@ function string(value: unknown, field: string, maxLength: number): string {
   return value;
 }
 
-const STATUSES = new Set(['up', 'down', 'leaving']);
+function optionalId(value: unknown, field: string): string | null {
+  return value === null || value === undefined ? null : string(value, field, 256);
+}
+
+const STATUSES = new Set(['up', 'leaving']);
 
 /** Validates a gossiped member state. */
 export function parseMemberState(value: unknown): MemberState {
@@ -110,6 +121,7 @@ export function parseMemberState(value: unknown): MemberState {
     vnodes: integer(m['vnodes'], 'member.vnodes', 1, 65536),
     status: status as MemberState['status'],
     incarnation: integer(m['incarnation'], 'member.incarnation', 0, Number.MAX_SAFE_INTEGER),
+    heartbeat: integer(m['heartbeat'], 'member.heartbeat', 0, Number.MAX_SAFE_INTEGER),
   };
 }
 
@@ -140,6 +152,7 @@ export function parseRequest(message: Message, limits: MessageLimits): Request {
         type: 'replicate',
         key: bytes(m['key'], 'key', limits.maxKeyBytes),
         versions: bytes(m['versions'], 'versions', limits.maxRecordBytes),
+        hint: optionalId(m['hint'], 'hint'),
       };
     case 'put': {
       const context = m['context'];
@@ -151,6 +164,7 @@ export function parseRequest(message: Message, limits: MessageLimits): Request {
         key: bytes(m['key'], 'key', limits.maxKeyBytes),
         value,
         context,
+        hint: optionalId(m['hint'], 'hint'),
         w,
         pw: integer(m['pw'], 'pw', 0, w),
         timeoutMs: integer(m['timeoutMs'], 'timeoutMs', 1, 3_600_000),

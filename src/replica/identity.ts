@@ -60,3 +60,63 @@ function parse(bytes: Uint8Array | undefined): { id: string; actor: string; inca
   }
   return undefined;
 }
+
+const COUNTER_KEY = new TextEncoder().encode('dot-counter');
+/** Counters reserved per write of the lease: one storage write per this many dots. */
+const LEASE = 10_000;
+
+/**
+ * The highest dot counter this member's actor has issued, over all keys. Dots only need to
+ * be unique per key, but a member can lose a key's history without losing its store (a
+ * stand-in hands its copy to the owner and drops it); issuing every dot above this counter
+ * makes reuse impossible anyway. The counter is persisted as a lease, ahead of use, so a
+ * restart resumes above anything issued before it.
+ */
+export class DotCounter {
+  readonly #storage: Storage;
+  #current: number;
+  #leaseEnd: number;
+  #extending: Promise<void> | undefined;
+
+  private constructor(storage: Storage, leaseEnd: number) {
+    this.#storage = storage;
+    this.#current = leaseEnd;
+    this.#leaseEnd = leaseEnd;
+  }
+
+  /** Loads the lease of this store; a restart continues above everything leased before. */
+  static async load(storage: Storage): Promise<DotCounter> {
+    const bytes = await storage.get(META_SPACE, COUNTER_KEY);
+    let leaseEnd = 0;
+    if (bytes !== undefined) {
+      const value: unknown = codec.decode(bytes);
+      if (Array.isArray(value) && value[0] === FORMAT_VERSION && Number.isSafeInteger(value[1])) leaseEnd = value[1] as number;
+    }
+    return new DotCounter(storage, leaseEnd);
+  }
+
+  /** The highest counter issued (or leased before a restart). */
+  get current(): number {
+    return this.#current;
+  }
+
+  /** Records that `counter` is about to be issued; resolves once its lease is durable. */
+  async issue(counter: number): Promise<void> {
+    if (counter > this.#current) this.#current = counter;
+    while (this.#current > this.#leaseEnd) {
+      this.#extending ??= this.#extend();
+      await this.#extending;
+    }
+  }
+
+  async #extend(): Promise<void> {
+    const leaseEnd = this.#current + LEASE;
+    const value = codec.encode([FORMAT_VERSION, leaseEnd]).slice();
+    try {
+      await this.#storage.batch([{ type: 'put', space: META_SPACE, key: COUNTER_KEY, value }]);
+      this.#leaseEnd = Math.max(this.#leaseEnd, leaseEnd);
+    } finally {
+      this.#extending = undefined;
+    }
+  }
+}

@@ -1,7 +1,7 @@
 /**
- * This member's replicas: each key's versions (a DVV set, see versioning/dvvset.ts) kept
- * in the `data` space of Storage. All changes to a key go through one per-key lock, so the
- * read, the causal merge and the write are one atomic step on this replica.
+ * Versions of keys kept in one space of Storage: this member's replicas (`data`) or the
+ * copies it holds for others as a stand-in (`hints`). Every change to a key goes through
+ * one per-key lock, so the read, the causal merge and the write are one atomic step.
  * @module
  */
 import type { Storage } from '../storage/storage.js';
@@ -17,6 +17,7 @@ import {
 } from '../versioning/dvvset.js';
 import { keyId } from '../keys.js';
 import { KeyLock } from './key-lock.js';
+import type { DotCounter } from './identity.js';
 
 /** A stored value: the CBOR bytes of the user's value, or `null` for a tombstone. */
 export type StoredValue = Uint8Array | null;
@@ -34,55 +35,88 @@ export interface Coordinated {
   readonly encoded: Uint8Array;
 }
 
-/** Storage space of replica data. */
+/** Storage space of this member's own replicas. */
 export const DATA_SPACE = 'data';
 
 export class ReplicaStore {
   readonly #storage: Storage;
+  readonly #space: string;
+  readonly #counter: DotCounter;
   readonly #lock = new KeyLock();
 
-  constructor(storage: Storage) {
+  constructor(storage: Storage, space: string, counter: DotCounter) {
     this.#storage = storage;
+    this.#space = space;
+    this.#counter = counter;
   }
 
-  /** This replica's versions of `key`, or `undefined` when it holds none. */
+  /** The versions stored under `key`, or `undefined`. */
   async read(key: Uint8Array): Promise<Versions | undefined> {
-    const bytes = await this.#storage.get(DATA_SPACE, key);
+    const bytes = await this.#storage.get(this.#space, key);
     return bytes === undefined ? undefined : decodeVersions(bytes);
   }
 
   /** Like `read`, but the stored bytes as they are (what a peer's read is answered with). */
   readEncoded(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.#storage.get(DATA_SPACE, key);
+    return this.#storage.get(this.#space, key);
   }
 
   /**
-   * A coordinator's write (§4.3 step 1 of a put): supersede what `context` covers, add the
-   * value under a fresh dot of `actor`, store. Returns the new versions and the new dot.
+   * A coordinator's write (§4.3): supersede what `context` covers, add the value under a
+   * fresh dot of `actor`, store.
    */
   coordinate(key: Uint8Array, context: CausalContext, actor: string, value: StoredValue): Promise<Coordinated> {
     return this.#lock.run(keyId(key), async () => {
       const stored = (await this.read(key)) ?? emptySet<StoredValue>();
-      const { set, dot, context: writer } = update(stored, context, actor, value);
+      const { set, dot, context: writer } = update(stored, context, actor, value, this.#counter.current);
+      await this.#counter.issue(dot.counter);
       const encoded = encodeVersions(set);
-      await this.#storage.batch([{ type: 'put', space: DATA_SPACE, key, value: encoded }]);
+      await this.#storage.batch([{ type: 'put', space: this.#space, key, value: encoded }]);
       return { set, dot, writer, encoded };
     });
   }
 
   /**
-   * Merges versions another replica sent (replication, read repair). Writes only when the
-   * merge changed something. Returns the merged versions and whether they changed.
+   * Merges versions another replica sent (replication, read repair, handoff). Writes only
+   * when the merge changed something.
    */
-  merge(key: Uint8Array, incoming: Versions): Promise<{ set: Versions; changed: boolean }> {
+  merge(key: Uint8Array, incoming: Versions, incomingBytes?: Uint8Array): Promise<{ set: Versions; changed: boolean }> {
     return this.#lock.run(keyId(key), async () => {
       const stored = await this.read(key);
-      const merged = stored === undefined ? incoming : sync(stored, incoming);
-      const changed = stored === undefined || !equivalent(stored, merged);
+      if (stored === undefined) {
+        // Nothing to merge with: store what came, already encoded when the sender gave it.
+        const value = incomingBytes ?? encodeVersions(incoming);
+        await this.#storage.batch([{ type: 'put', space: this.#space, key, value }]);
+        return { set: incoming, changed: true };
+      }
+      const merged = sync(stored, incoming);
+      const changed = !equivalent(stored, merged);
       if (changed) {
-        await this.#storage.batch([{ type: 'put', space: DATA_SPACE, key, value: encodeVersions(merged) }]);
+        await this.#storage.batch([{ type: 'put', space: this.#space, key, value: encodeVersions(merged) }]);
       }
       return { set: merged, changed };
     });
   }
+
+  /**
+   * Deletes `key` if its stored bytes are still `expected`: a handed-off copy goes only if
+   * no write reached it since it was sent. Returns whether it was deleted.
+   */
+  deleteIfUnchanged(key: Uint8Array, expected: Uint8Array): Promise<boolean> {
+    return this.#lock.run(keyId(key), async () => {
+      const bytes = await this.#storage.get(this.#space, key);
+      if (bytes === undefined || !sameBytes(bytes, expected)) return false;
+      await this.#storage.batch([{ type: 'del', space: this.#space, key }]);
+      return true;
+    });
+  }
+
+  /** Deletes `key` unconditionally (a dropped hint). */
+  delete(key: Uint8Array): Promise<void> {
+    return this.#lock.run(keyId(key), () => this.#storage.batch([{ type: 'del', space: this.#space, key }]));
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }

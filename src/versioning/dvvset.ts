@@ -209,10 +209,13 @@ export interface UpdateResult<V> {
  * in the client's context. Only this replica issues `actor`'s dots, so normally the stored
  * history is the higher; taking the client's into account too means a replica that has
  * lost part of its history can never reissue a dot that already names another value.
+ * `floor` (the highest counter `actor` has issued for any key) closes the last gap: a
+ * stand-in that handed its copy of the key to the owner and dropped it has neither history
+ * left, and must still not reissue a dot.
  */
-export function update<V>(stored: DVVSet<V>, client: CausalContext, actor: string, value: V): UpdateResult<V> {
+export function update<V>(stored: DVVSet<V>, client: CausalContext, actor: string, value: V, floor = 0): UpdateResult<V> {
   if (typeof actor !== 'string') throw new ValidationError('actor must be a string');
-  const counter = Math.max(maxCounter(stored.context, actor), maxCounter(client, actor)) + 1;
+  const counter = Math.max(maxCounter(stored.context, actor), maxCounter(client, actor), floor) + 1;
   if (!Number.isSafeInteger(counter)) throw new ValidationError(`the counter of actor ${JSON.stringify(actor)} is exhausted`);
   const dot: Dot = { actor, counter };
   const values = stored.values.filter((v) => !covers(client, v.dot));

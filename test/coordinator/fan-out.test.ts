@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fanOut } from '../../src/coordinator/fan-out.js';
+import type { Target } from '../../src/coordinator/targets.js';
+
+const t = (...ids: string[]): Target[] => ids.map((id) => ({ id }));
 import { ManualClock, QuorumError } from '../../src/index.js';
 
 function deferred<T>() {
@@ -16,11 +19,11 @@ function deferred<T>() {
 test('resolves once `needed` succeed and keeps collecting the rest until the deadline', async () => {
   const clock = new ManualClock();
   const calls = new Map(['a', 'b', 'c'].map((t) => [t, deferred<string>()]));
-  const fan = fanOut(['a', 'b', 'c'], (t) => calls.get(t)!.promise, { needed: 2, label: 'R', timeoutMs: 100, clock });
+  const fan = fanOut(t('a', 'b', 'c'), (x) => calls.get(x.id)!.promise, { needed: 2, label: 'R', timeoutMs: 100, clock });
   calls.get('b')!.resolve('B');
   calls.get('a')!.resolve('A');
   const quorum = await fan.quorum;
-  assert.deepEqual(quorum.map((o) => o.target), ['b', 'a']);
+  assert.deepEqual(quorum.map((o) => o.target.id), ['b', 'a']);
   calls.get('c')!.resolve('C');
   const all = await fan.settled;
   assert.equal(all.length, 3);
@@ -29,7 +32,7 @@ test('resolves once `needed` succeed and keeps collecting the rest until the dea
 
 test('fails as soon as the quorum is out of reach, with required and acks', async () => {
   const clock = new ManualClock();
-  const fan = fanOut(['a', 'b', 'c'], (t) => (t === 'a' ? Promise.resolve(1) : Promise.reject(new Error(t))), {
+  const fan = fanOut(t('a', 'b', 'c'), (x) => (x.id === 'a' ? Promise.resolve(1) : Promise.reject(new Error(x.id))), {
     needed: 2,
     label: 'W',
     timeoutMs: 100,
@@ -47,7 +50,7 @@ test('fails as soon as the quorum is out of reach, with required and acks', asyn
 test('fails at the deadline when answers are missing; counts already-acked successes', async () => {
   const clock = new ManualClock();
   const never = new Promise<number>(() => {});
-  const fan = fanOut(['b', 'c'], () => never, { needed: 1, alreadyAcked: 1, label: 'W', timeoutMs: 50, clock });
+  const fan = fanOut(t('b', 'c'), () => never, { needed: 1, alreadyAcked: 1, label: 'W', timeoutMs: 50, clock });
   const failures: unknown[] = [];
   fan.quorum.catch((e: unknown) => failures.push(e));
   await clock.advance(49);
@@ -64,4 +67,25 @@ test('needed 0 resolves at once', async () => {
   const clock = new ManualClock();
   const fan = fanOut([], () => Promise.resolve(1), { needed: 0, label: 'W', timeoutMs: 50, clock });
   assert.deepEqual(await fan.quorum, []);
+});
+
+test('PW counts only true owners: stand-in acks do not satisfy it', async () => {
+  const clock = new ManualClock();
+  const targets: Target[] = [{ id: 'a' }, { id: 'x', hintFor: 'b' }, { id: 'y', hintFor: 'c' }];
+  const ok = fanOut(targets, () => Promise.resolve(1), { needed: 2, neededPrimaries: 1, label: 'W', timeoutMs: 50, clock });
+  assert.equal((await ok.quorum).length >= 2, true);
+  const failing = fanOut(targets, (x) => (x.id === 'a' ? Promise.reject(new Error('down')) : Promise.resolve(1)), {
+    needed: 2,
+    neededPrimaries: 1,
+    label: 'W',
+    timeoutMs: 50,
+    clock,
+  });
+  await assert.rejects(failing.quorum, (e: unknown) => {
+    assert.ok(e instanceof QuorumError);
+    assert.match(e.message, /PW=1 not met/);
+    assert.equal(e.required, 1);
+    assert.equal(e.acks, 0);
+    return true;
+  });
 });

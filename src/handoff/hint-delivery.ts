@@ -1,0 +1,97 @@
+/**
+ * Hinted handoff's delivery half (§4.6): hands each hint to its owner once the owner is
+ * reachable again — every `intervalMs`, and at once when the failure detector sees the
+ * owner come back — and drops it only after the owner acknowledged it.
+ * @module
+ */
+import { DynamoError } from '../errors.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
+import type { Message } from '../transport/transport.js';
+import type { HintEntry, HintStore } from './hint-store.js';
+
+export interface HintDeliveryDeps {
+  readonly hints: HintStore;
+  readonly clock: Clock;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Hints sent at once to one owner. */
+  readonly concurrency: number;
+  isUp(member: string): boolean;
+  send(member: string, message: Message, timeoutMs: number): Promise<Message>;
+  onDelivered(entry: HintEntry): void;
+  /** Keeps delivery rounds visible to `stop()`. */
+  track(work: Promise<unknown>): void;
+}
+
+export class HintDelivery {
+  readonly #deps: HintDeliveryDeps;
+  readonly #active = new Map<string, Promise<void>>();
+  #timer: TimerHandle | undefined;
+  #running = false;
+
+  constructor(deps: HintDeliveryDeps) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#schedule();
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Delivers every hint held for `target` now (one delivery per target at a time). */
+  deliver(target: string): Promise<void> {
+    if (!this.#running) return Promise.resolve();
+    let run = this.#active.get(target);
+    if (run === undefined) {
+      run = this.#deliver(target).finally(() => this.#active.delete(target));
+      this.#active.set(target, run);
+      this.#deps.track(run);
+    }
+    return run;
+  }
+
+  /** Delivers to every reachable target. */
+  async deliverAll(): Promise<void> {
+    await Promise.all(this.#deps.hints.targets().filter((t) => this.#deps.isUp(t)).map((t) => this.deliver(t)));
+  }
+
+  #schedule(): void {
+    if (!this.#running) return;
+    this.#timer = this.#deps.clock.setTimeout(() => {
+      void this.deliverAll()
+        .catch(() => {})
+        .finally(() => this.#schedule());
+    }, this.#deps.intervalMs);
+  }
+
+  async #deliver(target: string): Promise<void> {
+    const queue = this.#deps.hints.entriesFor(target);
+    let failed = false;
+    const worker = async () => {
+      while (!failed && this.#running && queue.length > 0) {
+        const entry = queue.shift()!;
+        try {
+          await this.#handOver(entry);
+        } catch (error) {
+          // The owner is unreachable again (or refused): leave the rest for a later round.
+          failed = true;
+          if (!(error instanceof DynamoError)) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: this.#deps.concurrency }, worker));
+  }
+
+  async #handOver(entry: HintEntry): Promise<void> {
+    const bytes = await this.#deps.hints.readEncoded(entry);
+    if (bytes === undefined) return;
+    await this.#deps.send(entry.target, { type: 'replicate', key: entry.key, versions: bytes, hint: null }, this.#deps.timeoutMs);
+    if (await this.#deps.hints.settle(entry, bytes)) this.#deps.onDelivered(entry);
+  }
+}
