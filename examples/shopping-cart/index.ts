@@ -2,8 +2,10 @@
 // each keeping its data in LevelDB under a temporary folder.
 //
 // Two shoppers add items to the same cart while the network is split in two. Both adds
-// are accepted. After the network heals, a read returns both versions of the cart (siblings);
-// the application merges them (a set union) and writes the merge back, superseding both.
+// are accepted with the usual quorums (R=2, W=2): each side writes to the reachable owners
+// plus stand-ins that keep hints for the owners they cannot reach (sloppy quorum). After the
+// network heals, the hints reach the owners, a read returns both versions of the cart
+// (siblings), and the application merges them (a set union) and writes the merge back.
 //
 // Run it with `npm start`.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +16,11 @@ import { Dynamo, InMemoryNetwork, LevelStorage } from '../../src/index.js';
 type Cart = string[];
 
 const say = (text: string) => console.log(text);
+const statusOf = (observer: Dynamo, id: string) => observer.members().find((m) => m.id === id)?.status;
+
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 const show = (cart: Cart) => `[${cart.join(', ')}]`;
 
 async function main(): Promise<void> {
@@ -21,7 +28,9 @@ async function main(): Promise<void> {
   const net = new InMemoryNetwork();
   const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
   const members = ids.map(
-    (id) => new Dynamo({ id, transport: net.transport(id), storage: new LevelStorage(join(dir, id)), seeds: ids, timeoutMs: 500 }),
+    // A short gossip interval makes the failure detector notice the split within a second.
+    (id) =>
+      new Dynamo({ id, transport: net.transport(id), storage: new LevelStorage(join(dir, id)), seeds: ids, timeoutMs: 500, gossipIntervalMs: 50 }),
   );
   const member = (id: string) => members[ids.indexOf(id)]!;
 
@@ -36,27 +45,29 @@ async function main(): Promise<void> {
 
     say('\n2. Alice puts a book in her cart.');
     await member(others[0]!).put<Cart>(key, ['book']);
-    say(`   Every replica now holds ${show((await member(owners[0]!).readLocal<Cart>(key))!.values[0]!)}.`);
+    say(`   ${owners[0]} now holds ${show((await member(owners[0]!).readLocal<Cart>(key))!.values[0]!)}.`);
 
     const sideA = [owners[0]!, ...others];
     const sideB = [owners[1]!, owners[2]!];
     say(`\n3. The network splits: {${sideA.join(', ')}} cannot reach {${sideB.join(', ')}}.`);
     net.partition(sideA, sideB);
-    say('   Each side holds at least one replica of the cart, so each side can still take writes');
-    say('   that need one replica (R=1, W=1): an add-to-cart must never be refused.');
+    await until(() => sideA.every((id) => sideB.every((other) => statusOf(member(id), other) === 'down')));
+    say('   Each side\'s failure detector soon marks the other side down. Requests then go to the');
+    say('   reachable owners plus stand-ins, so both sides still read and write with R=2, W=2.');
 
     say(`\n4. On her phone (talking to ${others[0]}), Alice adds a pen.`);
-    const phone = await member(others[0]!).get<Cart>(key, { r: 1 });
-    await member(others[0]!).put<Cart>(key, [...phone.values[0]!, 'pen'], { context: phone.context, w: 1 });
-    say(`   Accepted. That side now sees ${show((await member(others[0]!).get<Cart>(key, { r: 1 })).values[0]!)}.`);
+    await member(others[0]!).update<Cart>(key, (carts) => [...carts[0]!, 'pen']);
+    say(`   Accepted. That side now sees ${show((await member(others[0]!).get<Cart>(key)).values[0]!)}.`);
 
     say(`\n5. On her laptop (talking to ${sideB[0]}), she adds a lamp.`);
-    const laptop = await member(sideB[0]!).get<Cart>(key, { r: 1 });
-    await member(sideB[0]!).put<Cart>(key, [...laptop.values[0]!, 'lamp'], { context: laptop.context, w: 1 });
-    say(`   Accepted. That side now sees ${show((await member(sideB[0]!).get<Cart>(key, { r: 1 })).values[0]!)}.`);
+    await member(sideB[0]!).update<Cart>(key, (carts) => [...carts[0]!, 'lamp']);
+    say(`   Accepted. That side now sees ${show((await member(sideB[0]!).get<Cart>(key)).values[0]!)}.`);
+    const hints = (await Promise.all(members.map((m) => m.hintsPending()))).reduce((a, b) => a + b, 0);
+    say(`   Stand-ins hold ${hints} hints: copies for the owners they could not reach.`);
 
-    say('\n6. The network heals.');
+    say('\n6. The network heals. The stand-ins hand their hints to the owners.');
     net.heal();
+    await until(async () => (await Promise.all(members.map((m) => m.hintsPending()))).every((h) => h === 0));
     const both = await member('n1').get<Cart>(key, { r: 3 });
     say(`   A read now returns ${both.values.length} versions of the cart, written concurrently:`);
     for (const cart of both.values) say(`     - ${show(cart)}`);
