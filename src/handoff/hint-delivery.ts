@@ -5,7 +5,8 @@
  * @module
  */
 import { DynamoError } from '../errors.js';
-import type { Clock, TimerHandle } from '../time/clock.js';
+import type { Clock } from '../time/clock.js';
+import { Periodic } from '../time/periodic.js';
 import type { Message } from '../transport/transport.js';
 import type { HintEntry, HintStore } from './hint-store.js';
 
@@ -26,27 +27,24 @@ export interface HintDeliveryDeps {
 export class HintDelivery {
   readonly #deps: HintDeliveryDeps;
   readonly #active = new Map<string, Promise<void>>();
-  #timer: TimerHandle | undefined;
-  #running = false;
+  readonly #rounds: Periodic;
 
   constructor(deps: HintDeliveryDeps) {
     this.#deps = deps;
+    this.#rounds = new Periodic(deps.clock, deps.intervalMs, () => this.deliverAll());
   }
 
   start(): void {
-    this.#running = true;
-    this.#schedule();
+    this.#rounds.start();
   }
 
   stop(): void {
-    this.#running = false;
-    if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#rounds.stop();
   }
 
   /** Delivers every hint held for `target` now (one delivery per target at a time). */
   deliver(target: string): Promise<void> {
-    if (!this.#running) return Promise.resolve();
+    if (!this.#rounds.running) return Promise.resolve();
     let run = this.#active.get(target);
     if (run === undefined) {
       run = this.#deliver(target).finally(() => this.#active.delete(target));
@@ -61,20 +59,11 @@ export class HintDelivery {
     await Promise.all(this.#deps.hints.targets().filter((t) => this.#deps.isUp(t)).map((t) => this.deliver(t)));
   }
 
-  #schedule(): void {
-    if (!this.#running) return;
-    this.#timer = this.#deps.clock.setTimeout(() => {
-      void this.deliverAll()
-        .catch(() => {})
-        .finally(() => this.#schedule());
-    }, this.#deps.intervalMs);
-  }
-
   async #deliver(target: string): Promise<void> {
     const queue = this.#deps.hints.entriesFor(target);
     let failed = false;
     const worker = async () => {
-      while (!failed && this.#running && queue.length > 0) {
+      while (!failed && this.#rounds.running && queue.length > 0) {
         const entry = queue.shift()!;
         try {
           await this.#handOver(entry);

@@ -33,6 +33,9 @@ class ArrivalWindow {
 
   constructor(now: number, private readonly size: number, private readonly initial: number) {
     this.last = now;
+    // The guess stays as the first sample (as Cassandra does): else two exchanges a few ms
+    // apart would make a few ms the whole mean, and the member suspect at once.
+    this.add(initial);
   }
 
   add(interval: number): void {
@@ -59,8 +62,12 @@ export class FailureDetector {
     this.#options = options;
   }
 
-  /** Records news of `id` (its heartbeat advanced, or it answered) at time `now`. */
-  heartbeat(id: string, now: number): void {
+  /**
+   * Records news of `id` at time `now`: its heartbeat advanced by `beats`. Gossip relays
+   * heartbeats in jumps; dividing the gap by the beats it carried measures the member's own
+   * rhythm rather than the relay's, which keeps the mean (and so detection time) steady.
+   */
+  heartbeat(id: string, now: number, beats = 1): void {
     const window = this.#windows.get(id);
     if (window === undefined) {
       this.#windows.set(id, new ArrivalWindow(now, this.#options.windowSize, this.#options.initialIntervalMs));
@@ -68,7 +75,7 @@ export class FailureDetector {
     }
     const interval = now - window.last;
     // Several heartbeats can arrive in one exchange; a zero gap says nothing of the rhythm.
-    if (interval > 0) window.add(interval);
+    if (interval > 0) window.add(interval / Math.max(1, beats));
     window.last = now;
   }
 

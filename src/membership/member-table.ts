@@ -22,6 +22,8 @@ export interface TableChange {
   readonly joined: MemberState[];
   /** Members whose heartbeat or incarnation advanced: news that they are alive. */
   readonly advanced: MemberState[];
+  /** For each advanced member, by how many heartbeats (1 across a restart). */
+  readonly beats: number[];
   /** True when the ring must be rebuilt (a member or a weight changed). */
   readonly ringChanged: boolean;
 }
@@ -68,6 +70,7 @@ export class MemberTable {
   merge(states: Iterable<MemberState>): TableChange {
     const joined: MemberState[] = [];
     const advanced: MemberState[] = [];
+    const beats: number[] = [];
     let ringChanged = false;
     for (const state of states) {
       if (state.id === this.#selfId) continue;
@@ -79,10 +82,11 @@ export class MemberTable {
       } else if (newer(state, known)) {
         this.#members.set(state.id, state);
         advanced.push(state);
+        beats.push(state.incarnation === known.incarnation ? state.heartbeat - known.heartbeat : 1);
         if (state.vnodes !== known.vnodes) ringChanged = true;
       }
     }
     if (joined.length > 0 || advanced.length > 0) this.#sorted = undefined;
-    return { joined, advanced, ringChanged };
+    return { joined, advanced, beats, ringChanged };
   }
 }

@@ -10,7 +10,8 @@
  * @module
  */
 import { DynamoError, ValidationError } from '../errors.js';
-import type { Clock, TimerHandle } from '../time/clock.js';
+import type { Clock } from '../time/clock.js';
+import { Periodic } from '../time/periodic.js';
 import { randomInt, type Random } from '../time/random.js';
 import type { Message } from '../transport/transport.js';
 import { Ring } from '../ring/ring.js';
@@ -40,9 +41,10 @@ export class Membership {
   readonly #detector: FailureDetector;
   /** Members this one believes down. */
   readonly #down = new Set<string>();
+  /** Down members being asked directly whether they are back. */
+  readonly #probing = new Set<string>();
   #ring: Ring;
-  #timer: TimerHandle | undefined;
-  #running = false;
+  readonly #gossip: Periodic;
   #rounds = 0;
 
   constructor(deps: MembershipDeps) {
@@ -56,6 +58,7 @@ export class Membership {
       minSilenceMs: 2 * deps.gossipIntervalMs,
     });
     this.#ring = this.#buildRing();
+    this.#gossip = new Periodic(deps.clock, deps.gossipIntervalMs, () => this.#round());
   }
 
   get ring(): Ring {
@@ -95,14 +98,11 @@ export class Membership {
 
   /** Starts periodic gossip. */
   start(): void {
-    this.#running = true;
-    this.#schedule();
+    this.#gossip.start();
   }
 
   stop(): void {
-    this.#running = false;
-    if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#gossip.stop();
   }
 
   /** Answers a peer's gossip (or join): merge its table, answer with ours. */
@@ -148,29 +148,44 @@ export class Membership {
       this.#detector.heartbeat(member.id, now);
       this.#deps.onJoined(this.info(member));
     }
-    for (const member of change.advanced) {
-      const wasDown = this.#down.delete(member.id);
-      // A long outage is no sample of the rhythm: start a fresh window.
-      if (wasDown) this.#detector.forget(member.id);
-      this.#detector.heartbeat(member.id, now);
-      if (wasDown) this.#deps.onUp(this.info(member));
-    }
+    change.advanced.forEach((member, i) => {
+      if (this.#down.has(member.id)) {
+        // Relayed news may predate the failure: believe it only once the member answers.
+        void this.#probe(member.id);
+      } else {
+        this.#detector.heartbeat(member.id, now, change.beats[i]);
+      }
+    });
     if (change.ringChanged) {
       this.#ring = this.#buildRing();
       this.#deps.onRingChanged(this.#ring);
     }
   }
 
+  /** Asks a member believed down directly; an answer brings it back up (an echo check). */
+  async #probe(id: string): Promise<void> {
+    if (this.#probing.has(id)) return;
+    const state = this.table.get(id);
+    if (state === undefined) return;
+    this.#probing.add(id);
+    try {
+      await this.#exchange(state.address, this.#deps.gossipIntervalMs * 2);
+      if (this.#down.delete(id)) {
+        // A long outage is no sample of the rhythm: start a fresh window.
+        this.#detector.forget(id);
+        this.#detector.heartbeat(id, this.#deps.clock.now());
+        this.#deps.onUp(this.info(this.table.get(id)!));
+      }
+    } catch {
+      // Still unreachable: it stays down; the next news of it probes again.
+    } finally {
+      this.#probing.delete(id);
+    }
+  }
+
   #buildRing(): Ring {
     const members = this.table.list().map((m) => ({ id: m.id, weight: m.vnodes }));
     return Ring.build(members, this.#deps.partitions);
-  }
-
-  #schedule(): void {
-    if (!this.#running) return;
-    this.#timer = this.#deps.clock.setTimeout(() => {
-      void this.#round().finally(() => this.#schedule());
-    }, this.#deps.gossipIntervalMs);
   }
 
   async #round(): Promise<void> {
