@@ -81,6 +81,13 @@ export interface DynamoOptions {
    * @default 100000
    */
   maxHints?: number;
+  /**
+   * Hints older than this are dropped undelivered (`hint:dropped`): an owner gone that long
+   * is for the operator to `remove`, and anti-entropy repairs what the hints carried. Age
+   * counts from when this process first held the hint (a restart starts the count again).
+   * @default 259200000 (3 days)
+   */
+  maxHintAgeMs?: number;
   /** How often to try delivering hints to members that are up. @default 1000 */
   hintIntervalMs?: number;
   /** Source of time and timers; inject a `ManualClock` for deterministic tests. @default systemClock */
@@ -120,6 +127,7 @@ export const DEFAULTS = {
   gossipIntervalMs: 100,
   phiThreshold: 8,
   maxHints: 100_000,
+  maxHintAgeMs: 3 * 24 * 3600 * 1000,
   hintIntervalMs: 1000,
 } as const;
 
@@ -139,6 +147,7 @@ export interface ResolvedConfig {
   readonly gossipIntervalMs: number;
   readonly phiThreshold: number;
   readonly maxHints: number;
+  readonly maxHintAgeMs: number;
   readonly hintIntervalMs: number;
 }
 
@@ -208,6 +217,7 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     throw new ValidationError(`phiThreshold must be a number above 0 and at most 100, got ${describe(phiThreshold)}`);
   }
   const maxHints = requireInteger('maxHints', options.maxHints ?? DEFAULTS.maxHints, 1, 100_000_000);
+  const maxHintAgeMs = requireInteger('maxHintAgeMs', options.maxHintAgeMs ?? DEFAULTS.maxHintAgeMs, 1, Number.MAX_SAFE_INTEGER);
   const hintIntervalMs = requireInteger('hintIntervalMs', options.hintIntervalMs ?? DEFAULTS.hintIntervalMs, 1, 3_600_000);
   if (options.clock !== undefined && typeof options.clock?.setTimeout !== 'function') {
     throw new ValidationError('clock must implement Clock (now, setTimeout, clearTimeout)');
@@ -230,6 +240,7 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     gossipIntervalMs,
     phiThreshold,
     maxHints,
+    maxHintAgeMs,
     hintIntervalMs,
   };
 }

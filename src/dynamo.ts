@@ -173,6 +173,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
         hints,
         clock: this.#clock,
         intervalMs: config.hintIntervalMs,
+        maxAgeMs: config.maxHintAgeMs,
         timeoutMs: config.timeoutMs,
         concurrency: 32,
         isUp: (id) => membership.isUp(id),

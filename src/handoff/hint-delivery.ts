@@ -14,6 +14,8 @@ export interface HintDeliveryDeps {
   readonly hints: HintStore;
   readonly clock: Clock;
   readonly intervalMs: number;
+  /** Hints held longer than this are dropped instead of delivered. */
+  readonly maxAgeMs: number;
   readonly timeoutMs: number;
   /** Hints sent at once to one owner. */
   readonly concurrency: number;
@@ -31,7 +33,10 @@ export class HintDelivery {
 
   constructor(deps: HintDeliveryDeps) {
     this.#deps = deps;
-    this.#rounds = new Periodic(deps.clock, deps.intervalMs, () => this.deliverAll());
+    this.#rounds = new Periodic(deps.clock, deps.intervalMs, async () => {
+      await deps.hints.expire(deps.clock.now() - deps.maxAgeMs);
+      await this.deliverAll();
+    });
   }
 
   start(): void {

@@ -134,6 +134,20 @@ export class HintStore {
     return true;
   }
 
+  /** Drops every hint held since before `cutoff` (clock time); returns how many. */
+  async expire(cutoff: number): Promise<number> {
+    let dropped = 0;
+    // Entries are in insertion order, so the old ones come first.
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.since >= cutoff) break;
+      this.#unindex(entry);
+      await this.#records.delete(entry.storageKey);
+      this.#options.onDropped(entry);
+      dropped++;
+    }
+    return dropped;
+  }
+
   async #added(key: Uint8Array, target: string, storageKey: Uint8Array): Promise<void> {
     if (!this.#index(key, target, storageKey)) return;
     while (this.#entries.size > this.#options.maxHints) {

@@ -28,7 +28,9 @@ async function allHintsDelivered(nodes: readonly Dynamo[]): Promise<void> {
 }
 
 test('five members, W=2: with any two isolated, puts through any reachable member succeed; hints reach the owners', async () => {
-  const pairs = [['n1', 'n2'], ['n2', 'n4'], ['n3', 'n5']] as const;
+  const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
+  const pairs = ids.flatMap((a, i) => ids.slice(i + 1).map((b) => [a, b] as const));
+  assert.equal(pairs.length, 10);
   for (const down of pairs) {
     const c = await startCluster(5, FAST);
     try {
@@ -36,7 +38,7 @@ test('five members, W=2: with any two isolated, puts through any reachable membe
       await seenDown(c, down);
       const live = c.nodes.filter((n) => !down.includes(n.id as never));
       const written: string[] = [];
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < 20; i++) {
         const key = `k${i}`;
         await live[i % live.length]!.put(key, `v${i}`);
         written.push(key);
@@ -136,5 +138,39 @@ test('hints survive a crash and restart of the stand-in, and are still delivered
   } finally {
     await Promise.all([...c.nodes.map((n) => n.stop()), standIn?.stop()]);
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('hints are bounded by count and by age, with an event for each one dropped', async () => {
+  const c = await startCluster(5, { ...FAST, maxHints: 3 });
+  try {
+    const dropped: string[] = [];
+    for (const n of c.nodes) n.on('hint:dropped', (e) => dropped.push(e.target));
+    c.net.isolate('n5');
+    await seenDown(c, ['n5']);
+    const live = c.nodes.filter((n) => n.id !== 'n5');
+    for (let i = 0; i < 40; i++) await live[i % 4]!.put(`b${i}`, i);
+    await eventually('hints over the bound to be dropped', () => dropped.length > 0);
+    for (const n of live) assert.ok((await n.hintsPending()) <= 3, `${n.id} keeps at most maxHints`);
+    assert.ok(dropped.every((target) => target === 'n5'));
+    assert.ok(live.some((n) => (n.metrics().counters['hints_dropped'] ?? 0) > 0));
+  } finally {
+    c.net.heal();
+    await c.stop();
+  }
+
+  const aged = await startCluster(5, { ...FAST, maxHintAgeMs: 150 });
+  try {
+    let dropped = 0;
+    for (const n of aged.nodes) n.on('hint:dropped', () => dropped++);
+    aged.net.isolate('n5');
+    await seenDown(aged, ['n5']);
+    const live = aged.nodes.filter((n) => n.id !== 'n5');
+    for (let i = 0; i < 10; i++) await live[i % 4]!.put(`a${i}`, i);
+    await eventually('every hint to age out', async () => (await Promise.all(live.map((n) => n.hintsPending()))).every((h) => h === 0));
+    assert.ok(dropped > 0);
+  } finally {
+    aged.net.heal();
+    await aged.stop();
   }
 });
