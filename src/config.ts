@@ -90,6 +90,12 @@ export interface DynamoOptions {
   maxHintAgeMs?: number;
   /** How often to try delivering hints to members that are up. @default 1000 */
   hintIntervalMs?: number;
+  /**
+   * How often to run one anti-entropy exchange (Merkle trees) with a random member that is
+   * up. Each exchange costs a few KB when replicas agree.
+   * @default 30000
+   */
+  antiEntropyIntervalMs?: number;
   /** Source of time and timers; inject a `ManualClock` for deterministic tests. @default systemClock */
   clock?: Clock;
   /** Source of randomness; inject `seededRandom(seed)` for deterministic tests. @default Math.random */
@@ -129,6 +135,7 @@ export const DEFAULTS = {
   maxHints: 100_000,
   maxHintAgeMs: 3 * 24 * 3600 * 1000,
   hintIntervalMs: 1000,
+  antiEntropyIntervalMs: 30_000,
 } as const;
 
 /** Options after defaults are applied and validated. */
@@ -149,6 +156,7 @@ export interface ResolvedConfig {
   readonly maxHints: number;
   readonly maxHintAgeMs: number;
   readonly hintIntervalMs: number;
+  readonly antiEntropyIntervalMs: number;
 }
 
 const MAX_PARTITIONS = 65536;
@@ -219,6 +227,12 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
   const maxHints = requireInteger('maxHints', options.maxHints ?? DEFAULTS.maxHints, 1, 100_000_000);
   const maxHintAgeMs = requireInteger('maxHintAgeMs', options.maxHintAgeMs ?? DEFAULTS.maxHintAgeMs, 1, Number.MAX_SAFE_INTEGER);
   const hintIntervalMs = requireInteger('hintIntervalMs', options.hintIntervalMs ?? DEFAULTS.hintIntervalMs, 1, 3_600_000);
+  const antiEntropyIntervalMs = requireInteger(
+    'antiEntropyIntervalMs',
+    options.antiEntropyIntervalMs ?? DEFAULTS.antiEntropyIntervalMs,
+    1,
+    86_400_000,
+  );
   if (options.clock !== undefined && typeof options.clock?.setTimeout !== 'function') {
     throw new ValidationError('clock must implement Clock (now, setTimeout, clearTimeout)');
   }
@@ -242,6 +256,7 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     maxHints,
     maxHintAgeMs,
     hintIntervalMs,
+    antiEntropyIntervalMs,
   };
 }
 

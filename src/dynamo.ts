@@ -6,8 +6,8 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { resolveConfig, resolveRequest, type DynamoOptions, type RequestOptions, type ResolvedConfig } from './config.js';
-import { DynamoError } from './errors.js';
-import type { DynamoEvents } from './events.js';
+import { DynamoError, TimeoutError, ValidationError } from './errors.js';
+import type { DynamoEvents, SyncReport } from './events.js';
 import { decodeValue, encodeValue, keyBytes, type Key } from './keys.js';
 import { Metrics, type MetricsSnapshot, type OperationName } from './metrics/metrics.js';
 import type { MemberInfo } from './membership/member-table.js';
@@ -17,10 +17,15 @@ import { DATA_SPACE, ReplicaStore, type Versions } from './replica/replica-store
 import { DotCounter, loadIdentity } from './replica/identity.js';
 import { HintStore } from './handoff/hint-store.js';
 import { HintDelivery } from './handoff/hint-delivery.js';
-import { decodeVersions, encodeVersions } from './codec/versions.js';
 import { EMPTY_CONTEXT, valuesOf } from './versioning/dvvset.js';
 import { decodeContext, encodeContext } from './versioning/context.js';
-import { parseRequest, type MessageLimits } from './protocol/messages.js';
+import type { MessageLimits } from './protocol/messages.js';
+import { createRequestHandler } from './protocol/request-handler.js';
+import { HashTrees } from './anti-entropy/trees.js';
+import { AntiEntropy } from './anti-entropy/exchange.js';
+import { dataKey } from './anti-entropy/layout.js';
+import { Periodic } from './time/periodic.js';
+import { Ownership } from './handoff/ownership.js';
 import { MemoryStorage } from './storage/memory.js';
 import type { Storage } from './storage/storage.js';
 import type { Message, Transport } from './transport/transport.js';
@@ -69,9 +74,12 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   #stopping: Promise<void> | undefined;
   #membership: Membership | undefined;
   #coordinator: Coordinator | undefined;
-  #replicas: ReplicaStore | undefined;
   #hints: HintStore | undefined;
   #delivery: HintDelivery | undefined;
+  #antiEntropy: AntiEntropy | undefined;
+  #ownership: Ownership | undefined;
+  #ringWork: Promise<void> = Promise.resolve();
+  #antiEntropyRounds: Periodic | undefined;
 
   /** Validates `options` (throwing `ValidationError`); nothing runs until `start()`. */
   constructor(options: DynamoOptions) {
@@ -102,7 +110,12 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     try {
       const identity = await loadIdentity(this.#storage, config.id, this.#random);
       const counter = await DotCounter.load(this.#storage);
-      const replicas = new ReplicaStore(this.#storage, DATA_SPACE, counter);
+      const trees = new HashTrees(config.partitions);
+      const replicas = new ReplicaStore(this.#storage, DATA_SPACE, counter, {
+        storageKey: (key) => dataKey(key),
+        onChange: (storageKey, before, after) => trees.change(storageKey, before, after),
+      });
+      await trees.rebuild(this.#storage, DATA_SPACE);
       const hints = new HintStore({
         storage: this.#storage,
         counter,
@@ -139,11 +152,18 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
           this.#metrics.increment('members_suspected');
           this.emit('member:down', member);
         },
-        onRingChanged: (ring) => this.emit('ring:changed', { checksum: ring.checksum, members: ring.memberIds }),
+        onLeft: (member) => this.emit('member:left', member),
+        onRingChanged: (ring) => {
+          this.emit('ring:changed', { checksum: ring.checksum, members: ring.memberIds });
+          // One pass at a time; each pass looks at the ring as it is when it runs.
+          if (this.#state === 'running') {
+            this.#ringWork = this.#ringWork.then(() => this.#ownership?.ringChanged()).catch(() => {});
+            this.#track(this.#ringWork);
+          }
+        },
       });
       const send = (member: string, message: Message, timeoutMs: number) => this.#send(member, message, timeoutMs);
       const track = (work: Promise<unknown>) => this.#track(work);
-      this.#replicas = replicas;
       this.#hints = hints;
       this.#membership = membership;
       this.#coordinator = new Coordinator({
@@ -177,6 +197,8 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
         timeoutMs: config.timeoutMs,
         concurrency: 32,
         isUp: (id) => membership.isUp(id),
+        isMember: (id) => membership.table.get(id)?.status !== 'left',
+        owners: (key) => membership.ring.preferenceList(key, config.n).filter((id) => id !== config.id),
         send,
         track,
         onDelivered: (entry) => {
@@ -184,11 +206,50 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
           this.emit('hint:delivered', { key: entry.key, target: entry.target });
         },
       });
-      await this.#transport.listen((message) => this.#handle(message));
+      this.#antiEntropy = new AntiEntropy({ storage: this.#storage, trees, replicas, partitions: config.partitions, send, timeoutMs: config.timeoutMs });
+      const handle = createRequestHandler({
+        self: config.id,
+        r: config.r,
+        limits: this.#limits,
+        metrics: this.#metrics,
+        coordinator: this.#coordinator,
+        replicas,
+        hints,
+        membership,
+        antiEntropy: this.#antiEntropy,
+        owners: (key) => membership.ring.preferenceList(key, config.n),
+        onHintStored: (key, target) => {
+          this.#metrics.increment('hints_stored');
+          this.emit('hint:stored', { key, target });
+        },
+      });
+      const ownership = new Ownership({
+        self: config.id,
+        n: config.n,
+        storage: this.#storage,
+        replicas,
+        trees,
+        antiEntropy: this.#antiEntropy,
+        random: this.#random,
+        ring: () => membership.ring,
+        members: () => membership.current().map((m) => m.id),
+        isUp: (id) => id === config.id || membership.isUp(id),
+        onSync: (report) => {
+          this.#metrics.increment('anti_entropy_keys_moved', report.keysSent + report.keysReceived);
+          this.emit('sync', report);
+        },
+      });
+      this.#ownership = ownership;
+      this.#antiEntropyRounds = new Periodic(this.#clock, config.antiEntropyIntervalMs, () => ownership.round());
+      await this.#transport.listen((message) => {
+        this.#running();
+        return handle(message);
+      });
       this.#state = 'running';
       await membership.join(config.seeds, Math.min(config.timeoutMs, 2000));
       membership.start();
       this.#delivery.start();
+      this.#antiEntropyRounds.start();
     } catch (error) {
       this.#state = 'stopping';
       await this.#transport.close().catch(() => {});
@@ -217,6 +278,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     this.#state = 'stopping';
     this.#membership?.stop();
     this.#delivery?.stop();
+    this.#antiEntropyRounds?.stop();
     await this.#transport.close();
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
     await this.#storage.close();
@@ -278,7 +340,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   /** Every member this one knows of, itself included. */
   members(): MemberInfo[] {
     const membership = this.#membership;
-    return membership?.table.list().map((m) => membership.info(m)) ?? [];
+    return membership?.current().map((m) => membership.info(m)) ?? [];
   }
 
   /**
@@ -293,6 +355,56 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   /** Hints this member holds for others (copies it keeps for owners that were unreachable). */
   async hintsPending(): Promise<number> {
     return this.#hints?.size ?? 0;
+  }
+
+  /**
+   * One anti-entropy round now: with `peerId`, over the partitions this member and that
+   * peer both replicate; without, with every member it shares partitions with. Resolves
+   * with what was compared and moved (summed over peers) once every exchange finished.
+   */
+  async sync(peerId?: string): Promise<SyncReport> {
+    this.#running();
+    if (peerId !== undefined && this.#membership!.table.get(peerId) === undefined) {
+      throw new ValidationError(`no member ${JSON.stringify(peerId)} to sync with`);
+    }
+    return this.#ownership!.sync(peerId);
+  }
+
+  /**
+   * Leaves the cluster for good: announces `leaving` (the ring stops counting this member),
+   * hands every partition it holds to the new owners and its hints to their owners, tells
+   * its peers it has `left`, then stops. Rejects with `TimeoutError` if the handover cannot
+   * finish within `timeoutMs` (e.g. owners unreachable); the member keeps running then.
+   */
+  async leave(timeoutMs = 60_000): Promise<void> {
+    this.#running();
+    const membership = this.#membership!;
+    membership.announce('leaving');
+    await membership.spread(3);
+    const deadline = this.#clock.now() + timeoutMs;
+    for (;;) {
+      await this.#delivery!.deliverAll();
+      const held = await this.#ownership!.handOff();
+      if (held === 0 && this.#hints!.size === 0) break;
+      if (this.#clock.now() > deadline) {
+        throw new TimeoutError(`leave: ${held} partitions and ${this.#hints!.size} hints not handed over within ${timeoutMs} ms`);
+      }
+      await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, this.#config.gossipIntervalMs));
+    }
+    membership.announce('left');
+    await membership.spread(3);
+    await this.stop();
+  }
+
+  /**
+   * An operator's removal of a dead member for good: the cluster stops counting it, and its
+   * partitions are re-replicated from the surviving owners to reach N copies again.
+   */
+  async remove(id: string): Promise<void> {
+    this.#running();
+    this.#membership!.remove(id);
+    await this.#membership!.spread(3);
+    await this.#ringWork;
   }
 
   /** Counters and latency percentiles. */
@@ -337,47 +449,6 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     );
     this.#background.add(settled);
     void settled.then(() => this.#background.delete(settled));
-  }
-
-  /** Serves a request from a peer. */
-  async #handle(message: Message): Promise<Message> {
-    const coordinator = this.#running();
-    const request = parseRequest(message, this.#limits);
-    switch (request.type) {
-      case 'read': {
-        this.#metrics.increment('replica_reads');
-        const hinted = await this.#hints!.read(request.key);
-        if (hinted === undefined) {
-          const versions = await this.#replicas!.readEncoded(request.key);
-          return { type: 'read-reply', versions: versions ?? null };
-        }
-        const merged = await coordinator.readLocal(request.key);
-        return { type: 'read-reply', versions: merged === undefined ? null : encodeVersions(merged).slice() };
-      }
-      case 'replicate': {
-        this.#metrics.increment('replica_writes');
-        const versions = decodeVersions(request.versions);
-        if (request.hint === null || request.hint === this.id) {
-          await this.#replicas!.merge(request.key, versions, request.versions);
-        } else {
-          await this.#hints!.merge(request.key, request.hint, versions, request.versions);
-          this.#metrics.increment('hints_stored');
-          this.emit('hint:stored', { key: request.key, target: request.hint });
-        }
-        return { type: 'ack' };
-      }
-      case 'put': {
-        const quorum = { r: this.#config.r, w: request.w, pr: 0, pw: request.pw, timeoutMs: request.timeoutMs };
-        const context = request.context === null ? EMPTY_CONTEXT : decodeContext(request.context);
-        const owners = this.preferenceList(request.key);
-        const hintFor = owners.includes(this.id) ? undefined : (request.hint ?? owners[0]);
-        const as = hintFor === undefined ? { id: this.id } : { id: this.id, hintFor };
-        const written = await coordinator.coordinatePut(request.key, request.value, context, quorum, as);
-        return { type: 'put-reply', context: encodeContext(written) };
-      }
-      case 'gossip':
-        return this.#membership!.handleGossip(request);
-    }
   }
 }
 

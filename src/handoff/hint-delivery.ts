@@ -20,6 +20,10 @@ export interface HintDeliveryDeps {
   /** Hints sent at once to one owner. */
   readonly concurrency: number;
   isUp(member: string): boolean;
+  /** Whether `member` is still in the cluster (not left or removed). */
+  isMember(member: string): boolean;
+  /** The key's current owners: where a hint for a member that left goes instead. */
+  owners(key: Uint8Array): string[];
   send(member: string, message: Message, timeoutMs: number): Promise<Message>;
   onDelivered(entry: HintEntry): void;
   /** Keeps delivery rounds visible to `stop()`. */
@@ -59,9 +63,10 @@ export class HintDelivery {
     return run;
   }
 
-  /** Delivers to every reachable target. */
+  /** Delivers to every reachable target (and to the owners of the keys of targets that left). */
   async deliverAll(): Promise<void> {
-    await Promise.all(this.#deps.hints.targets().filter((t) => this.#deps.isUp(t)).map((t) => this.deliver(t)));
+    const targets = this.#deps.hints.targets().filter((t) => !this.#deps.isMember(t) || this.#deps.isUp(t));
+    await Promise.all(targets.map((t) => this.deliver(t)));
   }
 
   async #deliver(target: string): Promise<void> {
@@ -85,7 +90,10 @@ export class HintDelivery {
   async #handOver(entry: HintEntry): Promise<void> {
     const bytes = await this.#deps.hints.readEncoded(entry);
     if (bytes === undefined) return;
-    await this.#deps.send(entry.target, { type: 'replicate', key: entry.key, versions: bytes, hint: null }, this.#deps.timeoutMs);
+    const message = { type: 'replicate', key: entry.key, versions: bytes, hint: null };
+    // A hint for a member that left goes to the key's owners now, all of them.
+    const recipients = this.#deps.isMember(entry.target) ? [entry.target] : this.#deps.owners(entry.key);
+    for (const recipient of recipients) await this.#deps.send(recipient, message, this.#deps.timeoutMs);
     if (await this.#deps.hints.settle(entry, bytes)) this.#deps.onDelivered(entry);
   }
 }

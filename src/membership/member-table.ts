@@ -24,7 +24,9 @@ export interface TableChange {
   readonly advanced: MemberState[];
   /** For each advanced member, by how many heartbeats (1 across a restart). */
   readonly beats: number[];
-  /** True when the ring must be rebuilt (a member or a weight changed). */
+  /** Members that are now `left`. */
+  readonly left: MemberState[];
+  /** True when the ring must be rebuilt (a member, a weight or a status changed). */
   readonly ringChanged: boolean;
 }
 
@@ -52,6 +54,12 @@ export class MemberTable {
     this.#sorted = undefined;
   }
 
+  /** Records an operator's word on another member (its removal); it outranks the member's own. */
+  impose(state: MemberState): void {
+    this.#members.set(state.id, state);
+    this.#sorted = undefined;
+  }
+
   get(id: string): MemberState | undefined {
     return this.#members.get(id);
   }
@@ -71,22 +79,25 @@ export class MemberTable {
     const joined: MemberState[] = [];
     const advanced: MemberState[] = [];
     const beats: number[] = [];
+    const left: MemberState[] = [];
     let ringChanged = false;
     for (const state of states) {
       if (state.id === this.#selfId) continue;
       const known = this.#members.get(state.id);
       if (known === undefined) {
         this.#members.set(state.id, state);
-        joined.push(state);
+        if (state.status === 'left') left.push(state);
+        else joined.push(state);
         ringChanged = true;
       } else if (newer(state, known)) {
         this.#members.set(state.id, state);
         advanced.push(state);
         beats.push(state.incarnation === known.incarnation ? state.heartbeat - known.heartbeat : 1);
-        if (state.vnodes !== known.vnodes) ringChanged = true;
+        if (state.vnodes !== known.vnodes || state.status !== known.status) ringChanged = true;
+        if (state.status === 'left' && known.status !== 'left') left.push(state);
       }
     }
-    if (joined.length > 0 || advanced.length > 0) this.#sorted = undefined;
-    return { joined, advanced, beats, ringChanged };
+    if (joined.length > 0 || advanced.length > 0 || left.length > 0) this.#sorted = undefined;
+    return { joined, advanced, beats, left, ringChanged };
   }
 }

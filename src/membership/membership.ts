@@ -32,6 +32,7 @@ export interface MembershipDeps {
   onJoined(member: MemberInfo): void;
   onUp(member: MemberInfo): void;
   onDown(member: MemberInfo): void;
+  onLeft(member: MemberInfo): void;
   onRingChanged(ring: Ring): void;
 }
 
@@ -77,8 +78,42 @@ export class Membership {
 
   /** The public view of a member, liveness included. */
   info(state: MemberState): MemberInfo {
-    const status = state.status === 'leaving' ? 'leaving' : this.#down.has(state.id) ? 'down' : 'up';
+    const status = state.status === 'up' ? (this.#down.has(state.id) ? 'down' : 'up') : 'leaving';
     return { id: state.id, address: state.address, status, vnodes: state.vnodes };
+  }
+
+  /** Members that have not left, this one included. */
+  current(): MemberState[] {
+    return this.table.list().filter((m) => m.status !== 'left');
+  }
+
+  /** Announces this member's own status (`leaving`, then `left`); the ring follows. */
+  announce(status: MemberState['status']): void {
+    const self = this.table.self;
+    this.table.setSelf({ ...self, status, heartbeat: self.heartbeat + 1 });
+    this.#rebuild();
+  }
+
+  /** Tells `count` live peers this member's news now, rather than waiting for gossip. */
+  async spread(count: number): Promise<void> {
+    const peers = this.current().filter((m) => m.id !== this.#deps.self.id && this.isUp(m.id)).slice(0, count);
+    await Promise.allSettled(peers.map((m) => this.#exchange(m.address, this.#deps.gossipIntervalMs * 5)));
+  }
+
+  /**
+   * An operator's removal of a dead member for good: its entry becomes `left` with a higher
+   * incarnation, which gossip spreads; the ring no longer counts it.
+   */
+  remove(id: string): void {
+    const state = this.table.get(id);
+    if (state === undefined || id === this.#deps.self.id) throw new ValidationError(`no other member ${JSON.stringify(id)} to remove`);
+    if (state.status === 'left') return;
+    const removed: MemberState = { ...state, status: 'left', incarnation: state.incarnation + 1, heartbeat: Number.MAX_SAFE_INTEGER };
+    this.table.impose(removed);
+    this.#down.delete(id);
+    this.#detector.forget(id);
+    this.#deps.onLeft(this.info(removed));
+    this.#rebuild();
   }
 
   /**
@@ -156,10 +191,19 @@ export class Membership {
         this.#detector.heartbeat(member.id, now, change.beats[i]);
       }
     });
-    if (change.ringChanged) {
-      this.#ring = this.#buildRing();
-      this.#deps.onRingChanged(this.#ring);
+    for (const member of change.left) {
+      this.#down.delete(member.id);
+      this.#detector.forget(member.id);
+      this.#deps.onLeft(this.info(member));
     }
+    if (change.ringChanged) this.#rebuild();
+  }
+
+  #rebuild(): void {
+    const ring = this.#buildRing();
+    if (ring.checksum === this.#ring.checksum) return;
+    this.#ring = ring;
+    this.#deps.onRingChanged(ring);
   }
 
   /** Asks a member believed down directly; an answer brings it back up (an echo check). */
@@ -184,7 +228,8 @@ export class Membership {
   }
 
   #buildRing(): Ring {
-    const members = this.table.list().map((m) => ({ id: m.id, weight: m.vnodes }));
+    // Leaving members own nothing: their partitions go to others while they hand them over.
+    const members = this.table.list().filter((m) => m.status === 'up').map((m) => ({ id: m.id, weight: m.vnodes }));
     return Ring.build(members, this.#deps.partitions);
   }
 
@@ -193,7 +238,7 @@ export class Membership {
     const self = this.table.self;
     this.table.setSelf({ ...self, heartbeat: self.heartbeat + 1 });
     this.#suspect();
-    const peers = this.table.list().filter((m) => m.id !== self.id);
+    const peers = this.current().filter((m) => m.id !== self.id);
     if (peers.length === 0) return;
     // Mostly a live peer; now and then a down one, which is how we hear it is back.
     const live = peers.filter((m) => !this.#down.has(m.id));
@@ -208,7 +253,7 @@ export class Membership {
 
   #suspect(): void {
     const now = this.#deps.clock.now();
-    for (const member of this.table.list()) {
+    for (const member of this.current()) {
       if (member.id === this.#deps.self.id || this.#down.has(member.id)) continue;
       if (this.#detector.suspects(member.id, now)) {
         this.#down.add(member.id);

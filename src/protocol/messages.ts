@@ -12,8 +12,12 @@ export interface MemberState {
   readonly id: string;
   readonly address: string;
   readonly vnodes: number;
-  /** What the member says of itself; whether it is reachable is each observer's own opinion. */
-  readonly status: 'up' | 'leaving';
+  /**
+   * What the member says of itself (or, for `left` after `remove`, an operator said of it):
+   * `leaving` members hand their data over and own no partition; `left` ones are gone.
+   * Whether a member is reachable is each observer's own opinion, never gossiped.
+   */
+  readonly status: 'up' | 'leaving' | 'left';
   /** Bumped by the member at each start; a higher incarnation wins whatever the heartbeat. */
   readonly incarnation: number;
   /** Bumped by the member every gossip round; its advance is the failure detector's input. */
@@ -77,7 +81,41 @@ export interface MembersReply extends Message {
   readonly members: readonly MemberState[];
 }
 
-export type Request = ReadRequest | ReplicateRequest | PutRequest | GossipRequest;
+/** Anti-entropy: which of these partitions' roots differ from yours? Answer: `ae-differ`. */
+export interface AeRootsRequest extends Message {
+  readonly type: 'ae-roots';
+  readonly partitions: readonly number[];
+  /** 8 bytes per partition. */
+  readonly roots: Uint8Array;
+}
+/** Anti-entropy: which segments of this partition differ? Answer: `ae-differ`. */
+export interface AeLeavesRequest extends Message {
+  readonly type: 'ae-leaves';
+  readonly partition: number;
+  readonly leaves: Uint8Array;
+}
+/** Anti-entropy: my keys and digests in these segments. Answer: `ae-records`. */
+export interface AeKeysRequest extends Message {
+  readonly type: 'ae-keys';
+  readonly partition: number;
+  readonly leaves: readonly number[];
+  readonly entries: readonly (readonly [Uint8Array, Uint8Array])[];
+}
+/** Anti-entropy: the records you asked for. Answer: {@link Ack}. */
+export interface AePushRequest extends Message {
+  readonly type: 'ae-push';
+  readonly records: readonly (readonly [Uint8Array, Uint8Array])[];
+}
+
+export type Request =
+  | ReadRequest
+  | ReplicateRequest
+  | PutRequest
+  | GossipRequest
+  | AeRootsRequest
+  | AeLeavesRequest
+  | AeKeysRequest
+  | AePushRequest;
 
 function fail(message: string): never {
   throw new ValidationError(`malformed message: ${message}`);
@@ -103,11 +141,24 @@ function string(value: unknown, field: string, maxLength: number): string {
   return value;
 }
 
+function integers(value: unknown, field: string, maxCount: number, max: number): number[] {
+  if (!Array.isArray(value) || value.length > maxCount) fail(`${field} must be an array of at most ${maxCount}`);
+  return value.map((v, i) => integer(v, `${field}[${i}]`, 0, max));
+}
+
+function keyedList(value: unknown, field: string, maxKey: number, maxBytes: number): [Uint8Array, Uint8Array][] {
+  if (!Array.isArray(value) || value.length > 1_000_000) fail(`${field} must be an array`);
+  return value.map((entry, i) => {
+    if (!Array.isArray(entry) || entry.length !== 2) fail(`${field}[${i}] must be a [key, bytes] pair`);
+    return [bytes(entry[0], `${field}[${i}][0]`, maxKey), bytes(entry[1], `${field}[${i}][1]`, maxBytes)];
+  });
+}
+
 function optionalId(value: unknown, field: string): string | null {
   return value === null || value === undefined ? null : string(value, field, 256);
 }
 
-const STATUSES = new Set(['up', 'leaving']);
+const STATUSES = new Set(['up', 'leaving', 'left']);
 
 /** Validates a gossiped member state. */
 export function parseMemberState(value: unknown): MemberState {
@@ -177,6 +228,27 @@ export function parseRequest(message: Message, limits: MessageLimits): Request {
         partitions: integer(m['partitions'], 'partitions', 1, 65536),
         n: integer(m['n'], 'n', 1, 64),
       };
+    case 'ae-roots': {
+      const partitions = integers(m['partitions'], 'partitions', 65536, 65535);
+      const roots = bytes(m['roots'], 'roots', 8 * 65536);
+      if (roots.length !== partitions.length * 8) fail('roots must hold 8 bytes per partition');
+      return { type: 'ae-roots', partitions, roots };
+    }
+    case 'ae-leaves':
+      return {
+        type: 'ae-leaves',
+        partition: integer(m['partition'], 'partition', 0, 65535),
+        leaves: bytes(m['leaves'], 'leaves', 8 * 65536),
+      };
+    case 'ae-keys':
+      return {
+        type: 'ae-keys',
+        partition: integer(m['partition'], 'partition', 0, 65535),
+        leaves: integers(m['leaves'], 'leaves', 65536, 65535),
+        entries: keyedList(m['entries'], 'entries', limits.maxKeyBytes, 8),
+      };
+    case 'ae-push':
+      return { type: 'ae-push', records: keyedList(m['records'], 'records', limits.maxKeyBytes, limits.maxRecordBytes) };
     default:
       return fail(`unknown type ${JSON.stringify(String(m['type'])).slice(0, 40)}`);
   }

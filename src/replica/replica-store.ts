@@ -38,27 +38,53 @@ export interface Coordinated {
 /** Storage space of this member's own replicas. */
 export const DATA_SPACE = 'data';
 
+/** Options of a {@link ReplicaStore}. */
+export interface ReplicaStoreOptions {
+  /** Where a key is kept in the space (e.g. behind its ring position). @default the key itself */
+  storageKey?(key: Uint8Array): Uint8Array;
+  /**
+   * Told of every change, inside the key's lock, once it is in storage: the stored bytes
+   * before and after (`undefined`: absent). Keeps the Merkle trees current.
+   */
+  onChange?(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined): void;
+}
+
 export class ReplicaStore {
   readonly #storage: Storage;
   readonly #space: string;
   readonly #counter: DotCounter;
+  readonly #options: ReplicaStoreOptions;
   readonly #lock = new KeyLock();
 
-  constructor(storage: Storage, space: string, counter: DotCounter) {
+  constructor(storage: Storage, space: string, counter: DotCounter, options: ReplicaStoreOptions = {}) {
     this.#storage = storage;
     this.#space = space;
     this.#counter = counter;
+    this.#options = options;
+  }
+
+  #key(key: Uint8Array): Uint8Array {
+    return this.#options.storageKey?.(key) ?? key;
+  }
+
+  async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined): Promise<void> {
+    await this.#storage.batch([
+      after === undefined
+        ? { type: 'del', space: this.#space, key: storageKey }
+        : { type: 'put', space: this.#space, key: storageKey, value: after },
+    ]);
+    this.#options.onChange?.(storageKey, before, after);
   }
 
   /** The versions stored under `key`, or `undefined`. */
   async read(key: Uint8Array): Promise<Versions | undefined> {
-    const bytes = await this.#storage.get(this.#space, key);
+    const bytes = await this.#storage.get(this.#space, this.#key(key));
     return bytes === undefined ? undefined : decodeVersions(bytes);
   }
 
   /** Like `read`, but the stored bytes as they are (what a peer's read is answered with). */
   readEncoded(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.#storage.get(this.#space, key);
+    return this.#storage.get(this.#space, this.#key(key));
   }
 
   /**
@@ -67,11 +93,13 @@ export class ReplicaStore {
    */
   coordinate(key: Uint8Array, context: CausalContext, actor: string, value: StoredValue): Promise<Coordinated> {
     return this.#lock.run(keyId(key), async () => {
-      const stored = (await this.read(key)) ?? emptySet<StoredValue>();
+      const storageKey = this.#key(key);
+      const before = await this.#storage.get(this.#space, storageKey);
+      const stored = before === undefined ? emptySet<StoredValue>() : decodeVersions(before);
       const { set, dot, context: writer } = update(stored, context, actor, value, this.#counter.current);
       await this.#counter.issue(dot.counter);
-      const encoded = encodeVersions(set);
-      await this.#storage.batch([{ type: 'put', space: this.#space, key, value: encoded }]);
+      const encoded = encodeVersions(set).slice();
+      await this.#write(storageKey, before, encoded);
       return { set, dot, writer, encoded };
     });
   }
@@ -82,18 +110,17 @@ export class ReplicaStore {
    */
   merge(key: Uint8Array, incoming: Versions, incomingBytes?: Uint8Array): Promise<{ set: Versions; changed: boolean }> {
     return this.#lock.run(keyId(key), async () => {
-      const stored = await this.read(key);
-      if (stored === undefined) {
+      const storageKey = this.#key(key);
+      const before = await this.#storage.get(this.#space, storageKey);
+      if (before === undefined) {
         // Nothing to merge with: store what came, already encoded when the sender gave it.
-        const value = incomingBytes ?? encodeVersions(incoming);
-        await this.#storage.batch([{ type: 'put', space: this.#space, key, value }]);
+        await this.#write(storageKey, undefined, incomingBytes ?? encodeVersions(incoming).slice());
         return { set: incoming, changed: true };
       }
+      const stored = decodeVersions(before);
       const merged = sync(stored, incoming);
       const changed = !equivalent(stored, merged);
-      if (changed) {
-        await this.#storage.batch([{ type: 'put', space: this.#space, key, value: encodeVersions(merged) }]);
-      }
+      if (changed) await this.#write(storageKey, before, encodeVersions(merged).slice());
       return { set: merged, changed };
     });
   }
@@ -104,16 +131,21 @@ export class ReplicaStore {
    */
   deleteIfUnchanged(key: Uint8Array, expected: Uint8Array): Promise<boolean> {
     return this.#lock.run(keyId(key), async () => {
-      const bytes = await this.#storage.get(this.#space, key);
+      const storageKey = this.#key(key);
+      const bytes = await this.#storage.get(this.#space, storageKey);
       if (bytes === undefined || !sameBytes(bytes, expected)) return false;
-      await this.#storage.batch([{ type: 'del', space: this.#space, key }]);
+      await this.#write(storageKey, bytes, undefined);
       return true;
     });
   }
 
   /** Deletes `key` unconditionally (a dropped hint). */
   delete(key: Uint8Array): Promise<void> {
-    return this.#lock.run(keyId(key), () => this.#storage.batch([{ type: 'del', space: this.#space, key }]));
+    return this.#lock.run(keyId(key), async () => {
+      const storageKey = this.#key(key);
+      const bytes = await this.#storage.get(this.#space, storageKey);
+      if (bytes !== undefined) await this.#write(storageKey, bytes, undefined);
+    });
   }
 }
 

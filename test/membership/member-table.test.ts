@@ -44,7 +44,7 @@ test('in the same incarnation the higher heartbeat wins; equal or lower is ignor
   assert.equal(newer.ringChanged, false, 'a heartbeat does not move the ring');
   for (const heartbeat of [11, 10, 0]) {
     const change = table.merge([state('b', 3, heartbeat, { address: 'elsewhere' })]);
-    assert.deepEqual(change, { joined: [], advanced: [], beats: [], ringChanged: false }, `heartbeat ${heartbeat}`);
+    assert.deepEqual(change, { joined: [], advanced: [], beats: [], left: [], ringChanged: false }, `heartbeat ${heartbeat}`);
   }
   assert.deepEqual(table.get('b'), state('b', 3, 11));
 });
@@ -63,7 +63,7 @@ test("a member's own entry is never overwritten by peers", () => {
     state('self', 99, 99, { address: 'impostor', vnodes: 1, status: 'leaving' }),
     state('self', 0, 0),
   ]);
-  assert.deepEqual(change, { joined: [], advanced: [], beats: [], ringChanged: false });
+  assert.deepEqual(change, { joined: [], advanced: [], beats: [], left: [], ringChanged: false });
   assert.deepEqual(table.self, SELF);
   assert.deepEqual(table.get('self'), SELF);
   // It speaks for itself through setSelf, which list() then reflects.
@@ -159,7 +159,7 @@ test('property: merging the same states in any order and batching gives the same
         assert.deepEqual(joinedA.sort(), [...others].sort());
         // Merging it all again changes nothing.
         const again = tableA.merge(states);
-        assert.deepEqual(again, { joined: [], advanced: [], beats: [], ringChanged: false });
+        assert.deepEqual(again, { joined: [], advanced: [], beats: [], left: [], ringChanged: false });
       },
     ),
   );

@@ -1,0 +1,82 @@
+/**
+ * Serves the requests peers send this member: replica reads and writes, forwarded puts,
+ * gossip and anti-entropy. Every message is validated (protocol/messages.ts) before it
+ * reaches the part that serves it.
+ * @module
+ */
+import type { Message } from '../transport/transport.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Coordinator } from '../coordinator/coordinator.js';
+import type { ReplicaStore } from '../replica/replica-store.js';
+import type { HintStore } from '../handoff/hint-store.js';
+import type { Membership } from '../membership/membership.js';
+import type { AntiEntropy } from '../anti-entropy/exchange.js';
+import { decodeVersions, encodeVersions } from '../codec/versions.js';
+import { EMPTY_CONTEXT } from '../versioning/dvvset.js';
+import { decodeContext, encodeContext } from '../versioning/context.js';
+import { parseRequest, type MessageLimits } from './messages.js';
+
+export interface RequestHandlerDeps {
+  readonly self: string;
+  readonly r: number;
+  readonly limits: MessageLimits;
+  readonly metrics: Metrics;
+  readonly coordinator: Coordinator;
+  readonly replicas: ReplicaStore;
+  readonly hints: HintStore;
+  readonly membership: Membership;
+  readonly antiEntropy: AntiEntropy;
+  /** The key's N owners as this member sees them. */
+  owners(key: Uint8Array): string[];
+  onHintStored(key: Uint8Array, target: string): void;
+}
+
+export function createRequestHandler(deps: RequestHandlerDeps): (message: Message) => Promise<Message> {
+  return async (message) => {
+    const request = parseRequest(message, deps.limits);
+    switch (request.type) {
+      case 'read': {
+        deps.metrics.increment('replica_reads');
+        const hinted = await deps.hints.read(request.key);
+        if (hinted === undefined) {
+          const versions = await deps.replicas.readEncoded(request.key);
+          return { type: 'read-reply', versions: versions ?? null };
+        }
+        const merged = await deps.coordinator.readLocal(request.key);
+        return { type: 'read-reply', versions: merged === undefined ? null : encodeVersions(merged).slice() };
+      }
+      case 'replicate': {
+        deps.metrics.increment('replica_writes');
+        const versions = decodeVersions(request.versions);
+        if (request.hint === null || request.hint === deps.self) {
+          await deps.replicas.merge(request.key, versions, request.versions);
+        } else {
+          await deps.hints.merge(request.key, request.hint, versions, request.versions);
+          deps.onHintStored(request.key, request.hint);
+        }
+        return { type: 'ack' };
+      }
+      case 'put': {
+        const quorum = { r: deps.r, w: request.w, pr: 0, pw: request.pw, timeoutMs: request.timeoutMs };
+        const context = request.context === null ? EMPTY_CONTEXT : decodeContext(request.context);
+        const owners = deps.owners(request.key);
+        // Chosen though not an owner in our own view: keep the copy as a hint.
+        const hintFor = owners.includes(deps.self) ? undefined : (request.hint ?? owners[0]);
+        const as = hintFor === undefined ? { id: deps.self } : { id: deps.self, hintFor };
+        const written = await deps.coordinator.coordinatePut(request.key, request.value, context, quorum, as);
+        return { type: 'put-reply', context: encodeContext(written) };
+      }
+      case 'gossip':
+        return deps.membership.handleGossip(request);
+      case 'ae-roots':
+        return deps.antiEntropy.compareRoots(request.partitions, request.roots);
+      case 'ae-leaves':
+        return deps.antiEntropy.compareLeaves(request.partition, request.leaves);
+      case 'ae-keys':
+        return deps.antiEntropy.compareKeys(request.partition, request.leaves, request.entries);
+      case 'ae-push':
+        await deps.antiEntropy.accept(request.records);
+        return { type: 'ack' };
+    }
+  };
+}
