@@ -96,6 +96,13 @@ export interface DynamoOptions {
    * @default 30000
    */
   antiEntropyIntervalMs?: number;
+  /**
+   * How long a deleted key's tombstones are kept before they may be collected (and then
+   * only once every owner holds them). Keep it above the time hints and handoffs take to
+   * land: a copy of an old version arriving after collection would bring it back.
+   * @default 3600000 (1 hour)
+   */
+  tombstoneGraceMs?: number;
   /** Source of time and timers; inject a `ManualClock` for deterministic tests. @default systemClock */
   clock?: Clock;
   /** Source of randomness; inject `seededRandom(seed)` for deterministic tests. @default Math.random */
@@ -136,6 +143,7 @@ export const DEFAULTS = {
   maxHintAgeMs: 3 * 24 * 3600 * 1000,
   hintIntervalMs: 1000,
   antiEntropyIntervalMs: 30_000,
+  tombstoneGraceMs: 3_600_000,
 } as const;
 
 /** Options after defaults are applied and validated. */
@@ -157,6 +165,7 @@ export interface ResolvedConfig {
   readonly maxHintAgeMs: number;
   readonly hintIntervalMs: number;
   readonly antiEntropyIntervalMs: number;
+  readonly tombstoneGraceMs: number;
 }
 
 const MAX_PARTITIONS = 65536;
@@ -233,6 +242,7 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     1,
     86_400_000,
   );
+  const tombstoneGraceMs = requireInteger('tombstoneGraceMs', options.tombstoneGraceMs ?? DEFAULTS.tombstoneGraceMs, 0, Number.MAX_SAFE_INTEGER);
   if (options.clock !== undefined && typeof options.clock?.setTimeout !== 'function') {
     throw new ValidationError('clock must implement Clock (now, setTimeout, clearTimeout)');
   }
@@ -257,6 +267,7 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     maxHintAgeMs,
     hintIntervalMs,
     antiEntropyIntervalMs,
+    tombstoneGraceMs,
   };
 }
 

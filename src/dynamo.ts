@@ -26,6 +26,7 @@ import { AntiEntropy } from './anti-entropy/exchange.js';
 import { dataKey } from './anti-entropy/layout.js';
 import { Periodic } from './time/periodic.js';
 import { Ownership } from './handoff/ownership.js';
+import { TombstoneCollector } from './anti-entropy/tombstones.js';
 import { MemoryStorage } from './storage/memory.js';
 import type { Storage } from './storage/storage.js';
 import type { Message, Transport } from './transport/transport.js';
@@ -78,6 +79,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   #delivery: HintDelivery | undefined;
   #antiEntropy: AntiEntropy | undefined;
   #ownership: Ownership | undefined;
+  #tombstones: TombstoneCollector | undefined;
   #ringWork: Promise<void> = Promise.resolve();
   #antiEntropyRounds: Periodic | undefined;
 
@@ -113,9 +115,27 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
       const trees = new HashTrees(config.partitions);
       const replicas = new ReplicaStore(this.#storage, DATA_SPACE, counter, {
         storageKey: (key) => dataKey(key),
-        onChange: (storageKey, before, after) => trees.change(storageKey, before, after),
+        onChange: (storageKey, before, after, set) => {
+          trees.change(storageKey, before, after);
+          tombstones.observe(storageKey, after, set);
+        },
       });
-      await trees.rebuild(this.#storage, DATA_SPACE);
+      const tombstones = new TombstoneCollector({
+        self: config.id,
+        clock: this.#clock,
+        graceMs: config.tombstoneGraceMs,
+        timeoutMs: config.timeoutMs,
+        replicas,
+        owners: (key) => this.#membership!.ring.preferenceList(key, config.n),
+        isUp: (id) => this.#membership!.isUp(id),
+        send: (member, message, timeoutMs) => this.#send(member, message, timeoutMs),
+        onCollected: () => this.#metrics.increment('tombstones_collected'),
+      });
+      this.#tombstones = tombstones;
+      for await (const [storageKey, value] of this.#storage.iterate(DATA_SPACE)) {
+        trees.change(storageKey, undefined, value);
+        tombstones.observe(storageKey, value);
+      }
       const hints = new HintStore({
         storage: this.#storage,
         counter,
@@ -240,7 +260,10 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
         },
       });
       this.#ownership = ownership;
-      this.#antiEntropyRounds = new Periodic(this.#clock, config.antiEntropyIntervalMs, () => ownership.round());
+      this.#antiEntropyRounds = new Periodic(this.#clock, config.antiEntropyIntervalMs, async () => {
+        await ownership.round();
+        await tombstones.collect();
+      });
       await this.#transport.listen((message) => {
         this.#running();
         return handle(message);
@@ -405,6 +428,15 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     this.#membership!.remove(id);
     await this.#membership!.spread(3);
     await this.#ringWork;
+  }
+
+  /**
+   * Collects now the deleted keys whose grace has passed and whose owners all hold the same
+   * tombstones (also done after every periodic anti-entropy round). Resolves with how many.
+   */
+  async collectTombstones(): Promise<number> {
+    this.#running();
+    return this.#tombstones!.collect();
   }
 
   /** Counters and latency percentiles. */

@@ -107,7 +107,15 @@ export interface AePushRequest extends Message {
   readonly records: readonly (readonly [Uint8Array, Uint8Array])[];
 }
 
+/** Tombstone collection: delete this key if you hold exactly these versions. Answer: {@link Ack}. */
+export interface ReapRequest extends Message {
+  readonly type: 'reap';
+  readonly key: Uint8Array;
+  readonly versions: Uint8Array;
+}
+
 export type Request =
+  | ReapRequest
   | ReadRequest
   | ReplicateRequest
   | PutRequest
@@ -227,6 +235,12 @@ export function parseRequest(message: Message, limits: MessageLimits): Request {
         members: parseMembers(m['members']),
         partitions: integer(m['partitions'], 'partitions', 1, 65536),
         n: integer(m['n'], 'n', 1, 64),
+      };
+    case 'reap':
+      return {
+        type: 'reap',
+        key: bytes(m['key'], 'key', limits.maxKeyBytes),
+        versions: bytes(m['versions'], 'versions', limits.maxRecordBytes),
       };
     case 'ae-roots': {
       const partitions = integers(m['partitions'], 'partitions', 65536, 65535);

@@ -68,6 +68,9 @@ export function createRequestHandler(deps: RequestHandlerDeps): (message: Messag
       }
       case 'gossip':
         return deps.membership.handleGossip(request);
+      case 'reap':
+        await deps.replicas.deleteIfUnchanged(request.key, request.versions);
+        return { type: 'ack' };
       case 'ae-roots':
         return deps.antiEntropy.compareRoots(request.partitions, request.roots);
       case 'ae-leaves':

@@ -46,7 +46,7 @@ export interface ReplicaStoreOptions {
    * Told of every change, inside the key's lock, once it is in storage: the stored bytes
    * before and after (`undefined`: absent). Keeps the Merkle trees current.
    */
-  onChange?(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined): void;
+  onChange?(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): void;
 }
 
 export class ReplicaStore {
@@ -67,13 +67,13 @@ export class ReplicaStore {
     return this.#options.storageKey?.(key) ?? key;
   }
 
-  async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined): Promise<void> {
+  async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {
     await this.#storage.batch([
       after === undefined
         ? { type: 'del', space: this.#space, key: storageKey }
         : { type: 'put', space: this.#space, key: storageKey, value: after },
     ]);
-    this.#options.onChange?.(storageKey, before, after);
+    this.#options.onChange?.(storageKey, before, after, set);
   }
 
   /** The versions stored under `key`, or `undefined`. */
@@ -99,7 +99,7 @@ export class ReplicaStore {
       const { set, dot, context: writer } = update(stored, context, actor, value, this.#counter.current);
       await this.#counter.issue(dot.counter);
       const encoded = encodeVersions(set).slice();
-      await this.#write(storageKey, before, encoded);
+      await this.#write(storageKey, before, encoded, set);
       return { set, dot, writer, encoded };
     });
   }
@@ -114,13 +114,13 @@ export class ReplicaStore {
       const before = await this.#storage.get(this.#space, storageKey);
       if (before === undefined) {
         // Nothing to merge with: store what came, already encoded when the sender gave it.
-        await this.#write(storageKey, undefined, incomingBytes ?? encodeVersions(incoming).slice());
+        await this.#write(storageKey, undefined, incomingBytes ?? encodeVersions(incoming).slice(), incoming);
         return { set: incoming, changed: true };
       }
       const stored = decodeVersions(before);
       const merged = sync(stored, incoming);
       const changed = !equivalent(stored, merged);
-      if (changed) await this.#write(storageKey, before, encodeVersions(merged).slice());
+      if (changed) await this.#write(storageKey, before, encodeVersions(merged).slice(), merged);
       return { set: merged, changed };
     });
   }
