@@ -12,6 +12,8 @@ export interface SimOptions {
   durationMs?: number;
   /** Kill and restart members, not only cut the network. @default true */
   crashes?: boolean;
+  /** Also join new members and make members leave; then check replicas converge. @default false */
+  membership?: boolean;
 }
 
 export interface SimResult {
@@ -24,9 +26,11 @@ export interface SimResult {
   /** Everything that happened, for replay comparison. */
   readonly history: string[];
   readonly hintsLeft: number;
+  /** With `membership`: keys that still differed between replicas after a final sync. */
+  readonly diverged: number;
 }
 
-const OPTIONS = { gossipIntervalMs: 100, hintIntervalMs: 200, timeoutMs: 300 };
+const OPTIONS = { gossipIntervalMs: 100, hintIntervalMs: 200, timeoutMs: 300, antiEntropyIntervalMs: 1000, tombstoneGraceMs: 2000 };
 
 /** Advances `clock` until `promise` settles (at most `limitMs` of virtual time). */
 export async function drive<T>(clock: ManualClock, promise: Promise<T>, limitMs = 600_000): Promise<T> {
@@ -48,13 +52,17 @@ export async function runSim(options: SimOptions): Promise<SimResult> {
   const random = seededRandom(seed);
   const net = new InMemoryNetwork({ clock, random: seededRandom(seed ^ 0x5bd1e995), latencyMs: [0, 3] });
   const ids = Array.from({ length: memberCount }, (_, i) => `m${i + 1}`);
-  const storages = new Map(ids.map((id) => [id, new MemoryStorage()]));
+  // Everyone who may ever join: seeds list them all, as an operator's config would.
+  const everyId = options.membership === true ? [...ids, 'm8', 'm9'] : ids;
+  const storages = new Map(everyId.map((id) => [id, new MemoryStorage()]));
+  const spare = everyId.filter((id) => !ids.includes(id));
+  const gone = new Set<string>();
   const live = new Map<string, Dynamo>();
   const history: string[] = [];
   const log = (line: string) => history.push(`${clock.now()} ${line}`);
   let generation = 0;
   const make = (id: string) =>
-    new Dynamo({ ...OPTIONS, id, transport: net.transport(id), storage: storages.get(id)!, seeds: ids, clock, random: seededRandom(seed + ++generation) });
+    new Dynamo({ ...OPTIONS, id, transport: net.transport(id), storage: storages.get(id)!, seeds: everyId, clock, random: seededRandom(seed + ++generation) });
   const sleep = (ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
   const pick = <T>(items: readonly T[], rnd: Random = random): T => items[Math.floor(rnd() * items.length)]!;
 
@@ -79,6 +87,20 @@ export async function runSim(options: SimOptions): Promise<SimResult> {
   const client = async (c: number) => {
     const rnd = seededRandom(seed * 31 + c);
     while (clock.now() < end) {
+      if (options.membership === true && rnd() < 0.2) {
+        // Scratch keys, written and deleted, exercise tombstones and their collection.
+        const node = pick([...live.values()], rnd);
+        const key = `scratch:${Math.floor(rnd() * 5)}`;
+        try {
+          const read = await node.get(key, { timeoutMs: 300 });
+          if (read.values.length > 0 && rnd() < 0.5) await node.delete(key, { context: read.context, timeoutMs: 300 });
+          else await node.put(key, clock.now(), { context: read.context, timeoutMs: 300 });
+        } catch {
+          // Faults make some fail; nothing is checked of scratch keys but convergence.
+        }
+        await sleep(5 + Math.floor(rnd() * 15));
+        continue;
+      }
       const node = pick([...live.values()], rnd);
       const key = pick(keys, rnd);
       const element = nextElement++;
@@ -101,7 +123,9 @@ export async function runSim(options: SimOptions): Promise<SimResult> {
   const nemesis = async () => {
     while (clock.now() < end) {
       await sleep(300 + Math.floor(random() * 700));
-      const action = pick(options.crashes === false ? ['partition', 'isolate', 'heal'] : ['partition', 'isolate', 'heal', 'crash', 'restart']);
+      const actions = options.crashes === false ? ['partition', 'isolate', 'heal'] : ['partition', 'isolate', 'heal', 'crash', 'restart'];
+      if (options.membership === true) actions.push('join', 'leave');
+      const action = pick(actions);
       if (action === 'partition') {
         const shuffled = [...ids].sort(() => random() - 0.5);
         const cut = 1 + Math.floor(random() * (ids.length - 1));
@@ -121,6 +145,26 @@ export async function runSim(options: SimOptions): Promise<SimResult> {
         crashed.add(id);
         log(`nemesis crash ${id}`);
         await node.stop();
+      } else if (action === 'join' && spare.length > 0) {
+        const id = spare.shift()!;
+        ids.push(id);
+        const node = make(id);
+        log(`nemesis join ${id}`);
+        await node.start();
+        live.set(id, node);
+      } else if (action === 'leave' && live.size + crashed.size > 3 && crashed.size === 0) {
+        const id = pick([...live.keys()]);
+        const node = live.get(id)!;
+        net.heal(); // a leave needs every owner reachable to finish
+        log(`nemesis leave ${id}`);
+        try {
+          await node.leave(5000);
+          live.delete(id);
+          gone.add(id);
+          log(`left ${id}`);
+        } catch (error) {
+          log(`leave ${id} did not finish: ${(error as { code?: string }).code}`);
+        }
       } else if (action === 'restart' && crashed.size > 0) {
         const id = pick([...crashed]);
         crashed.delete(id);
@@ -155,6 +199,13 @@ export async function runSim(options: SimOptions): Promise<SimResult> {
     hintsLeft = (await drive(clock, Promise.all(everyone.map((n) => n.hintsPending())))).reduce((a, b) => a + b, 0);
   }
 
+  let diverged = 0;
+  if (options.membership === true) {
+    // Two full rounds: the first repairs, the second must find nothing left to repair.
+    for (const node of everyone) await drive(clock, node.sync());
+    for (const node of everyone) diverged += (await drive(clock, node.sync())).keysDiffering;
+  }
+
   const final = new Set<number>();
   for (const key of keys) {
     const { values } = await drive(clock, everyone[0]!.get<number[]>(key, { r: memberCount >= 3 ? 3 : memberCount }));
@@ -162,5 +213,6 @@ export async function runSim(options: SimOptions): Promise<SimResult> {
   }
   await drive(clock, Promise.all(everyone.map((n) => n.stop())));
   const check = checkSet(attempts, acked, final);
-  return { seed, check, ok: acked.length, failed, successRate: acked.length / Math.max(1, acked.length + failed), history, hintsLeft };
+  void gone;
+  return { seed, check, ok: acked.length, failed, successRate: acked.length / Math.max(1, acked.length + failed), history, hintsLeft, diverged };
 }

@@ -31,3 +31,16 @@ test('a seed replays the same run', async () => {
   assert.deepEqual(second.history, first.history);
   assert.deepEqual(second.check, first.check);
 });
+
+const MEMBERSHIP_SEEDS = Number(process.env['MEMBERSHIP_SEEDS'] ?? 50);
+
+test(`with joins, leaves, deletes and tombstone collection too, replicas converge and no add is lost (${MEMBERSHIP_SEEDS} seeds)`, async () => {
+  for (let seed = BASE; seed < BASE + MEMBERSHIP_SEEDS; seed++) {
+    const result = await runSim({ seed, membership: true });
+    const { check } = result;
+    const replay = `(replay: BASE_SEED=${seed} MEMBERSHIP_SEEDS=1)`;
+    assert.equal(check.valid, true, `seed ${seed}: lost ${JSON.stringify(check.lost)} ${replay}\n${result.history.slice(-30).join('\n')}`);
+    assert.equal(result.hintsLeft, 0, `seed ${seed}: every hint delivered ${replay}`);
+    assert.equal(result.diverged, 0, `seed ${seed}: every replica of every key agrees after quiescence ${replay}`);
+  }
+});
