@@ -15,8 +15,13 @@ import type { ReplicaStore } from '../replica/replica-store.js';
 import { DATA_SPACE } from '../replica/replica-store.js';
 import { keyId } from '../keys.js';
 import { entryDigest } from './merkle-tree.js';
-import { leafRange, parseDataKey } from './layout.js';
+import { LEAF_BITS, leafRange, parseDataKey, partitionRange } from './layout.js';
 import { differingIndices, packDigests, type HashTrees } from './trees.js';
+
+/** Partitions exchanged at once with one peer. */
+const PARALLEL_PARTITIONS = 16;
+
+type MutableReport = { -readonly [K in keyof SyncReport]: SyncReport[K] };
 
 /** A key and a payload (digest or record bytes) on the wire. */
 export type KeyedBytes = readonly [key: Uint8Array, bytes: Uint8Array];
@@ -44,38 +49,44 @@ export class AntiEntropy {
    */
   async exchange(peer: string, partitions: readonly number[], options: { pushOnly?: boolean } = {}): Promise<SyncReport> {
     const deps = this.#deps;
-    const report = { peer, rangesCompared: partitions.length, keysDiffering: 0, keysSent: 0, keysReceived: 0, bytesSent: 0 };
+    const report: MutableReport = { peer, rangesCompared: partitions.length, keysDiffering: 0, keysSent: 0, keysReceived: 0, bytesSent: 0 };
     const roots = packDigests(partitions.map((p) => deps.trees.root(p)));
     report.bytesSent += roots.length + partitions.length * 3;
     const differ = indices(await deps.send(peer, { type: 'ae-roots', partitions: [...partitions], roots }, deps.timeoutMs), partitions.length);
-    for (const i of differ) {
-      const partition = partitions[i]!;
-      const leaves = deps.trees.leaves(partition);
-      report.bytesSent += leaves.length;
-      const reply = await deps.send(peer, { type: 'ae-leaves', partition, leaves }, deps.timeoutMs);
-      const differingLeaves = indices(reply, leaves.length / 8);
-      if (differingLeaves.length === 0) continue;
-      const entries = await this.#entries(partition, differingLeaves);
-      report.bytesSent += entries.reduce((n, [k, d]) => n + k.length + d.length, 0);
-      const answer = await deps.send(peer, { type: 'ae-keys', partition, leaves: differingLeaves, entries }, deps.timeoutMs);
-      const { records, want } = parseRecords(answer);
-      report.keysDiffering += new Set([...records.map(([k]) => keyId(k)), ...want.map(keyId)]).size;
-      if (options.pushOnly !== true) {
-        report.keysReceived += records.length;
-        for (const [key, bytes] of records) await deps.replicas.merge(key, decodeVersions(bytes), bytes);
-      }
-      if (want.length > 0) {
-        const push: KeyedBytes[] = [];
-        for (const key of want) {
-          const bytes = await deps.replicas.readEncoded(key);
-          if (bytes !== undefined) push.push([key, bytes]);
-        }
-        report.keysSent += push.length;
-        report.bytesSent += push.reduce((n, [k, b]) => n + k.length + b.length, 0);
-        await deps.send(peer, { type: 'ae-push', records: push }, deps.timeoutMs);
-      }
-    }
+    // Partitions are independent: several in flight hide the round trips of each.
+    let next = 0;
+    const worker = async () => {
+      while (next < differ.length) await this.#exchangePartition(peer, partitions[differ[next++]!]!, report, options.pushOnly === true);
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTITIONS, differ.length) }, worker));
     return report;
+  }
+
+  async #exchangePartition(peer: string, partition: number, report: MutableReport, pushOnly: boolean): Promise<void> {
+    const deps = this.#deps;
+    const leaves = deps.trees.leaves(partition);
+    report.bytesSent += leaves.length;
+    const reply = await deps.send(peer, { type: 'ae-leaves', partition, leaves }, deps.timeoutMs);
+    const differingLeaves = indices(reply, leaves.length / 8);
+    if (differingLeaves.length === 0) return;
+    const entries = await this.#entries(partition, differingLeaves);
+    report.bytesSent += entries.reduce((n, [k, d]) => n + k.length + d.length, 0);
+    const answer = await deps.send(peer, { type: 'ae-keys', partition, leaves: differingLeaves, entries }, deps.timeoutMs);
+    const { records, want } = parseRecords(answer);
+    report.keysDiffering += new Set([...records.map(([k]) => keyId(k)), ...want.map(keyId)]).size;
+    if (!pushOnly) {
+      report.keysReceived += records.length;
+      await this.accept(records);
+    }
+    if (want.length === 0) return;
+    const push: KeyedBytes[] = [];
+    for (const key of want) {
+      const bytes = await deps.replicas.readEncoded(key);
+      if (bytes !== undefined) push.push([key, bytes]);
+    }
+    report.keysSent += push.length;
+    report.bytesSent += push.reduce((n, [k, b]) => n + k.length + b.length, 0);
+    await deps.send(peer, { type: 'ae-push', records: push }, deps.timeoutMs);
   }
 
   /** Answers `ae-roots`: the indices of the partitions whose roots differ from ours. */
@@ -104,9 +115,9 @@ export class AntiEntropy {
     return { type: 'ae-records', records: records.filter(([, b]) => b.length > 0), want };
   }
 
-  /** Merges records a peer pushed. */
+  /** Merges records a peer sent (each key under its own lock, so all at once). */
   async accept(records: readonly KeyedBytes[]): Promise<void> {
-    for (const [key, bytes] of records) await this.#deps.replicas.merge(key, decodeVersions(bytes), bytes);
+    await Promise.all(records.map(([key, bytes]) => this.#deps.replicas.merge(key, decodeVersions(bytes), bytes)));
   }
 
   async #record(key: Uint8Array): Promise<KeyedBytes> {
@@ -116,8 +127,12 @@ export class AntiEntropy {
   /** The keys of some segments of a partition, with their entry digests. */
   async #entries(partition: number, leaves: readonly number[]): Promise<KeyedBytes[]> {
     const out: KeyedBytes[] = [];
-    for (const leaf of leaves) {
-      const range = leafRange(partition, leaf, this.#deps.partitions);
+    // Every segment differs when one side is empty (a wiped or new replica): one scan.
+    const ranges =
+      leaves.length === 1 << LEAF_BITS
+        ? [partitionRange(partition, this.#deps.partitions)]
+        : leaves.map((leaf) => leafRange(partition, leaf, this.#deps.partitions));
+    for (const range of ranges) {
       for await (const [storageKey, value] of this.#deps.storage.iterate(DATA_SPACE, range)) {
         const { key } = parseDataKey(storageKey);
         out.push([key, packDigests([entryDigest(key, value)])]);
