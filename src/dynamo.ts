@@ -11,22 +11,11 @@ import type { DynamoEvents, SyncReport } from './events.js';
 import { decodeValue, encodeValue, keyBytes, type Key } from './keys.js';
 import { Metrics, type MetricsSnapshot, type OperationName } from './metrics/metrics.js';
 import type { MemberInfo } from './membership/member-table.js';
-import { Membership } from './membership/membership.js';
-import { Coordinator } from './coordinator/coordinator.js';
-import { DATA_SPACE, ReplicaStore, type Versions } from './replica/replica-store.js';
-import { DotCounter, loadIdentity } from './replica/identity.js';
-import { HintStore } from './handoff/hint-store.js';
-import { HintDelivery } from './handoff/hint-delivery.js';
+import type { Versions } from './replica/replica-store.js';
+import { assembleMember, type MemberParts } from './member/assemble.js';
 import { EMPTY_CONTEXT, valuesOf } from './versioning/dvvset.js';
 import { decodeContext, encodeContext } from './versioning/context.js';
 import type { MessageLimits } from './protocol/messages.js';
-import { createRequestHandler } from './protocol/request-handler.js';
-import { HashTrees } from './anti-entropy/trees.js';
-import { AntiEntropy } from './anti-entropy/exchange.js';
-import { dataKey } from './anti-entropy/layout.js';
-import { Periodic } from './time/periodic.js';
-import { Ownership } from './handoff/ownership.js';
-import { TombstoneCollector } from './anti-entropy/tombstones.js';
 import { MemoryStorage } from './storage/memory.js';
 import type { Storage } from './storage/storage.js';
 import type { Message, Transport } from './transport/transport.js';
@@ -73,15 +62,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   #state: State = 'new';
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
-  #membership: Membership | undefined;
-  #coordinator: Coordinator | undefined;
-  #hints: HintStore | undefined;
-  #delivery: HintDelivery | undefined;
-  #antiEntropy: AntiEntropy | undefined;
-  #ownership: Ownership | undefined;
-  #tombstones: TombstoneCollector | undefined;
-  #ringWork: Promise<void> = Promise.resolve();
-  #antiEntropyRounds: Periodic | undefined;
+  #parts: MemberParts | undefined;
 
   /** Validates `options` (throwing `ValidationError`); nothing runs until `start()`. */
   constructor(options: DynamoOptions) {
@@ -110,160 +91,21 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     const config = this.#config;
     await this.#storage.open();
     try {
-      const identity = await loadIdentity(this.#storage, config.id, this.#random);
-      const counter = await DotCounter.load(this.#storage);
-      const trees = new HashTrees(config.partitions);
-      const replicas = new ReplicaStore(this.#storage, DATA_SPACE, counter, {
-        storageKey: (key) => dataKey(key),
-        onChange: (storageKey, before, after, set) => {
-          trees.change(storageKey, before, after);
-          tombstones.observe(storageKey, after, set);
-        },
-      });
-      const tombstones = new TombstoneCollector({
-        self: config.id,
-        clock: this.#clock,
-        graceMs: config.tombstoneGraceMs,
-        timeoutMs: config.timeoutMs,
-        replicas,
-        owners: (key) => this.#membership!.ring.preferenceList(key, config.n),
-        isUp: (id) => this.#membership!.isUp(id),
-        send: (member, message, timeoutMs) => this.#send(member, message, timeoutMs),
-        onCollected: () => this.#metrics.increment('tombstones_collected'),
-      });
-      this.#tombstones = tombstones;
-      for await (const [storageKey, value] of this.#storage.iterate(DATA_SPACE)) {
-        trees.change(storageKey, undefined, value);
-        tombstones.observe(storageKey, value);
-      }
-      const hints = new HintStore({
+      const parts = await assembleMember({
+        config,
         storage: this.#storage,
-        counter,
-        clock: this.#clock,
-        maxHints: config.maxHints,
-        onDropped: (entry) => {
-          this.#metrics.increment('hints_dropped');
-          this.emit('hint:dropped', { key: entry.key, target: entry.target });
-        },
-      });
-      await hints.load();
-      const membership = new Membership({
-        self: {
-          id: config.id,
-          address: this.#transport.address,
-          vnodes: config.vnodes,
-          status: 'up',
-          incarnation: identity.incarnation,
-          heartbeat: 0,
-        },
-        partitions: config.partitions,
-        n: config.n,
-        gossipIntervalMs: config.gossipIntervalMs,
-        phiThreshold: config.phiThreshold,
+        transport: this.#transport,
         clock: this.#clock,
         random: this.#random,
-        request: (address, message, timeoutMs) => this.#transport.request(address, message, { timeoutMs }),
-        onJoined: (member) => this.emit('member:joined', member),
-        onUp: (member) => {
-          this.emit('member:up', member);
-          void this.#delivery?.deliver(member.id);
-        },
-        onDown: (member) => {
-          this.#metrics.increment('members_suspected');
-          this.emit('member:down', member);
-        },
-        onLeft: (member) => this.emit('member:left', member),
-        onRingChanged: (ring) => {
-          this.emit('ring:changed', { checksum: ring.checksum, members: ring.memberIds });
-          // One pass at a time; each pass looks at the ring as it is when it runs.
-          if (this.#state === 'running') {
-            this.#ringWork = this.#ringWork.then(() => this.#ownership?.ringChanged()).catch(() => {});
-            this.#track(this.#ringWork);
-          }
-        },
-      });
-      const send = (member: string, message: Message, timeoutMs: number) => this.#send(member, message, timeoutMs);
-      const track = (work: Promise<unknown>) => this.#track(work);
-      this.#hints = hints;
-      this.#membership = membership;
-      this.#coordinator = new Coordinator({
-        self: config.id,
-        actor: identity.actor,
-        n: config.n,
-        clock: this.#clock,
-        replicas,
-        hints,
         metrics: this.#metrics,
-        readRepair: config.readRepair,
-        walk: (key) => {
-          const ring = membership.ring;
-          return ring.walk(ring.partitionOfKey(key), ring.size);
-        },
-        isUp: (id) => membership.isUp(id),
-        send,
-        track,
-        onHintStored: (key, target) => {
-          this.#metrics.increment('hints_stored');
-          this.emit('hint:stored', { key, target });
-        },
-        onRepair: (key, replicas) => this.emit('repair', { key, replicas }),
-        onConflict: (key, siblings) => this.emit('conflict', { key, siblings }),
-      });
-      this.#delivery = new HintDelivery({
-        hints,
-        clock: this.#clock,
-        intervalMs: config.hintIntervalMs,
-        maxAgeMs: config.maxHintAgeMs,
-        timeoutMs: config.timeoutMs,
-        concurrency: 32,
-        isUp: (id) => membership.isUp(id),
-        isMember: (id) => membership.table.get(id)?.status !== 'left',
-        owners: (key) => membership.ring.preferenceList(key, config.n).filter((id) => id !== config.id),
-        send,
-        track,
-        onDelivered: (entry) => {
-          this.#metrics.increment('hints_delivered');
-          this.emit('hint:delivered', { key: entry.key, target: entry.target });
-        },
-      });
-      this.#antiEntropy = new AntiEntropy({ storage: this.#storage, trees, replicas, partitions: config.partitions, send, timeoutMs: config.timeoutMs });
-      const handle = createRequestHandler({
-        self: config.id,
-        r: config.r,
         limits: this.#limits,
-        metrics: this.#metrics,
-        coordinator: this.#coordinator,
-        replicas,
-        hints,
-        membership,
-        antiEntropy: this.#antiEntropy,
-        owners: (key) => membership.ring.preferenceList(key, config.n),
-        onHintStored: (key, target) => {
-          this.#metrics.increment('hints_stored');
-          this.emit('hint:stored', { key, target });
-        },
+        emit: (event, ...args) => (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args),
+        send: (member, message, timeoutMs) => this.#send(member, message, timeoutMs),
+        track: (work) => this.#track(work),
+        running: () => this.#state === 'running',
       });
-      const ownership = new Ownership({
-        self: config.id,
-        n: config.n,
-        storage: this.#storage,
-        replicas,
-        trees,
-        antiEntropy: this.#antiEntropy,
-        random: this.#random,
-        ring: () => membership.ring,
-        members: () => membership.current().map((m) => m.id),
-        isUp: (id) => id === config.id || membership.isUp(id),
-        onSync: (report) => {
-          this.#metrics.increment('anti_entropy_keys_moved', report.keysSent + report.keysReceived);
-          this.emit('sync', report);
-        },
-      });
-      this.#ownership = ownership;
-      this.#antiEntropyRounds = new Periodic(this.#clock, config.antiEntropyIntervalMs, async () => {
-        await ownership.round();
-        await tombstones.collect();
-      });
+      this.#parts = parts;
+      const { membership, handle } = parts;
       await this.#transport.listen((message) => {
         this.#running();
         return handle(message);
@@ -271,8 +113,8 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
       this.#state = 'running';
       await membership.join(config.seeds, Math.min(config.timeoutMs, 2000));
       membership.start();
-      this.#delivery.start();
-      this.#antiEntropyRounds.start();
+      parts.delivery.start();
+      parts.maintenance.start();
     } catch (error) {
       this.#state = 'stopping';
       await this.#transport.close().catch(() => {});
@@ -299,9 +141,9 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     await this.#starting?.catch(() => {});
     if (this.#state === 'stopped') return;
     this.#state = 'stopping';
-    this.#membership?.stop();
-    this.#delivery?.stop();
-    this.#antiEntropyRounds?.stop();
+    this.#parts?.membership.stop();
+    this.#parts?.delivery.stop();
+    this.#parts?.maintenance.stop();
     await this.#transport.close();
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
     await this.#storage.close();
@@ -310,7 +152,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
 
   /** Reads R replicas of `key`: every concurrent value, and the context to write with. */
   async get<T = unknown>(key: Key, options?: RequestOptions): Promise<GetResult<T>> {
-    const coordinator = this.#running();
+    const { coordinator } = this.#running();
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
     const quorum = resolveRequest(this.#config, options);
     const versions = await this.#measure('get', coordinator.get(bytes, quorum));
@@ -322,7 +164,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    * versions that context covers; without, it is concurrent with everything stored.
    */
   async put<T = unknown>(key: Key, value: T, options?: RequestOptions): Promise<PutResult> {
-    const coordinator = this.#running();
+    const { coordinator } = this.#running();
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
     const quorum = resolveRequest(this.#config, options);
     const context = options?.context === undefined ? EMPTY_CONTEXT : decodeContext(options.context);
@@ -336,7 +178,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    * supersedes nothing: pass the context of a get to delete what that get saw.
    */
   async delete(key: Key, options?: RequestOptions): Promise<PutResult> {
-    const coordinator = this.#running();
+    const { coordinator } = this.#running();
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
     const quorum = resolveRequest(this.#config, options);
     const context = options?.context === undefined ? EMPTY_CONTEXT : decodeContext(options.context);
@@ -357,12 +199,12 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   /** The ids of the N members that own `key`, in ring order (whether up or not). */
   preferenceList(key: Key): string[] {
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
-    return this.#membership?.ring.preferenceList(bytes, this.#config.n) ?? [];
+    return this.#parts?.membership.ring.preferenceList(bytes, this.#config.n) ?? [];
   }
 
   /** Every member this one knows of, itself included. */
   members(): MemberInfo[] {
-    const membership = this.#membership;
+    const membership = this.#parts?.membership;
     return membership?.current().map((m) => membership.info(m)) ?? [];
   }
 
@@ -371,13 +213,13 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    * merged with any copy it holds as a stand-in for an owner.
    */
   async readLocal<T = unknown>(key: Key): Promise<GetResult<T> | undefined> {
-    const versions = await this.#running().readLocal(keyBytes(key, this.#config.maxKeyBytes));
+    const versions = await this.#running().coordinator.readLocal(keyBytes(key, this.#config.maxKeyBytes));
     return versions === undefined ? undefined : present<T>(versions);
   }
 
   /** Hints this member holds for others (copies it keeps for owners that were unreachable). */
   async hintsPending(): Promise<number> {
-    return this.#hints?.size ?? 0;
+    return this.#parts?.hints.size ?? 0;
   }
 
   /**
@@ -386,11 +228,11 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    * with what was compared and moved (summed over peers) once every exchange finished.
    */
   async sync(peerId?: string): Promise<SyncReport> {
-    this.#running();
-    if (peerId !== undefined && this.#membership!.table.get(peerId) === undefined) {
+    const { membership, ownership } = this.#running();
+    if (peerId !== undefined && membership.table.get(peerId) === undefined) {
       throw new ValidationError(`no member ${JSON.stringify(peerId)} to sync with`);
     }
-    return this.#ownership!.sync(peerId);
+    return ownership.sync(peerId);
   }
 
   /**
@@ -400,17 +242,16 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    * finish within `timeoutMs` (e.g. owners unreachable); the member keeps running then.
    */
   async leave(timeoutMs = 60_000): Promise<void> {
-    this.#running();
-    const membership = this.#membership!;
+    const { membership, delivery, ownership, hints } = this.#running();
     membership.announce('leaving');
     await membership.spread(3);
     const deadline = this.#clock.now() + timeoutMs;
     for (;;) {
-      await this.#delivery!.deliverAll();
-      const held = await this.#ownership!.handOff();
-      if (held === 0 && this.#hints!.size === 0) break;
+      await delivery.deliverAll();
+      const held = await ownership.handOff();
+      if (held === 0 && hints.size === 0) break;
       if (this.#clock.now() > deadline) {
-        throw new TimeoutError(`leave: ${held} partitions and ${this.#hints!.size} hints not handed over within ${timeoutMs} ms`);
+        throw new TimeoutError(`leave: ${held} partitions and ${hints.size} hints not handed over within ${timeoutMs} ms`);
       }
       await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, this.#config.gossipIntervalMs));
     }
@@ -424,10 +265,10 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    * partitions are re-replicated from the surviving owners to reach N copies again.
    */
   async remove(id: string): Promise<void> {
-    this.#running();
-    this.#membership!.remove(id);
-    await this.#membership!.spread(3);
-    await this.#ringWork;
+    const { membership, ownership } = this.#running();
+    membership.remove(id);
+    await membership.spread(3);
+    await ownership.ringChanged();
   }
 
   /**
@@ -435,8 +276,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    * tombstones (also done after every periodic anti-entropy round). Resolves with how many.
    */
   async collectTombstones(): Promise<number> {
-    this.#running();
-    return this.#tombstones!.collect();
+    return this.#running().tombstones.collect();
   }
 
   /** Counters and latency percentiles. */
@@ -444,11 +284,11 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     return this.#metrics.snapshot();
   }
 
-  #running(): Coordinator {
-    if (this.#state !== 'running' || this.#coordinator === undefined) {
+  #running(): MemberParts {
+    if (this.#state !== 'running' || this.#parts === undefined) {
       throw new DynamoError('NOT_STARTED', `member ${this.id} is ${this.#state}: call start() first`);
     }
-    return this.#coordinator;
+    return this.#parts;
   }
 
   async #measure<T>(op: OperationName, work: Promise<T>): Promise<T> {
@@ -464,12 +304,12 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   }
 
   async #send(member: string, message: Message, timeoutMs: number): Promise<Message> {
-    const address = this.#membership?.table.get(member)?.address ?? member;
+    const address = this.#parts?.membership.table.get(member)?.address ?? member;
     try {
       return await this.#transport.request(address, message, { timeoutMs });
     } catch (error) {
       // A refusal is proof nobody listens there: no need to wait for the detector.
-      if (error instanceof DynamoError && error.code === 'UNREACHABLE') this.#membership?.reportUnreachable(member);
+      if (error instanceof DynamoError && error.code === 'UNREACHABLE') this.#parts?.membership.reportUnreachable(member);
       throw error;
     }
   }
