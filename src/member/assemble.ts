@@ -25,6 +25,7 @@ import { HashTrees } from '../anti-entropy/trees.js';
 import { AntiEntropy } from '../anti-entropy/exchange.js';
 import { TombstoneCollector } from '../anti-entropy/tombstones.js';
 import { dataKey } from '../anti-entropy/layout.js';
+import { hashKey } from '../ring/hash.js';
 import { Periodic } from '../time/periodic.js';
 
 /** What the parts need from the member around them. */
@@ -66,11 +67,19 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
   let ringWork: Promise<void> = Promise.resolve();
   let delivery: HintDelivery | undefined;
   let ownership: Ownership | undefined;
+  // The coordinator places a key on the ring and then stores it behind its ring position:
+  // remember the position of each key object it handles, so the hash is computed once.
+  const positions = new WeakMap<Uint8Array, number>();
+  const position = (key: Uint8Array): number => {
+    let hash = positions.get(key);
+    if (hash === undefined) positions.set(key, (hash = hashKey(key)));
+    return hash;
+  };
   const identity = await loadIdentity(storage, config.id, random);
   const counter = await DotCounter.load(storage);
   const trees = new HashTrees(config.partitions);
   const replicas = new ReplicaStore(storage, DATA_SPACE, counter, {
-    storageKey: (key) => dataKey(key),
+    storageKey: (key) => dataKey(key, position(key)),
     onChange: (storageKey, before, after, set) => {
       trees.change(storageKey, before, after);
       tombstones.observe(storageKey, after, set);
@@ -148,7 +157,7 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
     readRepair: config.readRepair,
     walk: (key) => {
       const ring = membership.ring;
-      return ring.walk(ring.partitionOfKey(key), ring.size);
+      return ring.walk(ring.partitionOfHash(position(key)), ring.size);
     },
     isUp: (id) => membership.isUp(id),
     send,
