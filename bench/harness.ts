@@ -1,5 +1,7 @@
 // Small load generator shared by the benchmarks: keeps `concurrency` operations in flight
-// for `durationMs` (or `count` operations) and reports throughput and latency percentiles.
+// for `durationMs` (or `count` operations) and reports throughput, latency percentiles and
+// the garbage collector's pauses meanwhile (most of the tail latency, when it goes wrong).
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { Histogram } from '../src/metrics/histogram.js';
 
 export interface LoadResult {
@@ -11,6 +13,10 @@ export interface LoadResult {
   readonly p50: number;
   readonly p99: number;
   readonly p999: number;
+  /** Share of the run's wall time the main thread spent in GC pauses, in percent. */
+  readonly gcPercent: number;
+  /** Longest GC pause, in milliseconds. */
+  readonly gcMaxMs: number;
 }
 
 export interface LoadOptions {
@@ -30,6 +36,15 @@ export async function runLoad(op: (i: number) => Promise<unknown>, options: Load
   let next = 0;
   let errors = 0;
   let firstError: unknown;
+  let gcMs = 0;
+  let gcMaxMs = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries() as PerformanceEntry[]) {
+      gcMs += entry.duration;
+      gcMaxMs = Math.max(gcMaxMs, entry.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   async function worker(): Promise<void> {
     while (next < count && performance.now() < stopAt) {
       const i = next++;
@@ -45,6 +60,9 @@ export async function runLoad(op: (i: number) => Promise<unknown>, options: Load
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
+  // Entries are delivered asynchronously: let the last ones in before stopping.
+  await new Promise((resolve) => setImmediate(resolve));
+  gcObserver.disconnect();
   if (errors > 0) console.error(`  ${errors} operations failed; first:`, firstError);
   return {
     ops: next,
@@ -54,15 +72,17 @@ export async function runLoad(op: (i: number) => Promise<unknown>, options: Load
     p50: histogram.percentile(50) / 1000,
     p99: histogram.percentile(99) / 1000,
     p999: histogram.percentile(99.9) / 1000,
+    gcPercent: (gcMs / 10) / seconds,
+    gcMaxMs,
   };
 }
 
 export function formatRow(name: string, r: LoadResult): string {
   const n = (x: number, d = 2) => x.toFixed(d).padStart(8);
-  return `| ${name.padEnd(34)} | ${Math.round(r.opsPerSec).toString().padStart(8)} | ${n(r.p50)} | ${n(r.p99)} | ${n(r.p999)} | ${String(r.errors).padStart(6)} |`;
+  return `| ${name.padEnd(34)} | ${Math.round(r.opsPerSec).toString().padStart(8)} | ${n(r.p50)} | ${n(r.p99)} | ${n(r.p999)} | ${String(r.errors).padStart(6)} | ${n(r.gcPercent, 1)} | ${n(r.gcMaxMs)} |`;
 }
 
 export const TABLE_HEADER = [
-  `| ${'workload'.padEnd(34)} |    ops/s | p50 ms   | p99 ms   | p99.9 ms | errors |`,
-  `|${'-'.repeat(36)}|---------:|---------:|---------:|---------:|-------:|`,
+  `| ${'workload'.padEnd(34)} |    ops/s | p50 ms   | p99 ms   | p99.9 ms | errors | GC %     | GCmax ms |`,
+  `|${'-'.repeat(36)}|---------:|---------:|---------:|---------:|-------:|---------:|---------:|`,
 ].join('\n');

@@ -21,9 +21,18 @@
  * from the network and checks everything: it throws only `ValidationError`.
  * @module
  */
-import { Encoder } from 'cbor-x';
 import { DynamoError, ValidationError } from '../errors.js';
 import type { Message } from '../transport/transport.js';
+import { abandonDecoding, beginDecoding, finishDecoding, readPlain } from './cbor-read.js';
+import {
+  abandonEncoding,
+  beginEncoding,
+  finishEncoding,
+  writeArrayHead,
+  writeNumber,
+  writePlain,
+  writeString,
+} from './cbor-write.js';
 
 /** Version written into every frame; a frame carrying another one is refused. */
 export const WIRE_VERSION = 1;
@@ -68,19 +77,11 @@ const REQUEST = 0;
 const REPLY = 1;
 const ERROR = 2;
 
-// useRecords: false — record structures would make a frame depend on what the same encoder
-//   sent before, which a peer (or a reconnected one) cannot know.
-// tagUint8Array: false — plain CBOR byte strings, so other CBOR implementations read them too.
-// copyBuffers — decoded byte strings own their memory: a 16-byte key kept in a map must not
-//   pin the whole frame (up to megabytes) it came in, nor change if the frame buffer is reused.
-// variableMapSize — exact map headers: two bytes fewer per object, at no measurable cost.
-const cbor = new Encoder({
-  useRecords: false,
-  mapsAsObjects: true,
-  tagUint8Array: false,
-  copyBuffers: true,
-  variableMapSize: true,
-});
+// Frames are written by ./cbor-write.ts exactly as cbor-x wrote them with { useRecords: false,
+// tagUint8Array: false, variableMapSize: true }: plain CBOR that any decoder reads, byte
+// strings untagged, exact map heads. ./cbor-read.ts builds nothing but plain data and copies
+// each byte string into memory of its own: a 16-byte key kept in a map must not pin the whole
+// frame (up to megabytes) it came in, nor change if the frame buffer is reused.
 
 /**
  * Encodes a frame. Throws `ValidationError` when the frame is malformed or the message holds
@@ -90,14 +91,11 @@ const cbor = new Encoder({
 export function encodeFrame(frame: Frame): Uint8Array {
   if (typeof frame !== 'object' || frame === null) throw new ValidationError('a frame must be an object');
   checkId(frame.id);
-  budget = Infinity;
   switch (frame.kind) {
     case 'request':
-      checkMessage(frame.message);
-      return cbor.encode([WIRE_VERSION, REQUEST, frame.id, frame.message]);
+      return encodeMessageFrame(REQUEST, frame.id, frame.message);
     case 'reply':
-      checkMessage(frame.message);
-      return cbor.encode([WIRE_VERSION, REPLY, frame.id, frame.message]);
+      return encodeMessageFrame(REPLY, frame.id, frame.message);
     case 'error': {
       const error: unknown = frame.error;
       if (typeof error !== 'object' || error === null) throw new ValidationError('an error frame needs an error');
@@ -105,11 +103,41 @@ export function encodeFrame(frame: Frame): Uint8Array {
       if (typeof code !== 'string' || typeof message !== 'string') {
         throw new ValidationError('an error frame needs a string code and message');
       }
-      return cbor.encode([WIRE_VERSION, ERROR, frame.id, code, message]);
+      beginEncoding();
+      writeArrayHead(5);
+      writeNumber(WIRE_VERSION);
+      writeNumber(ERROR);
+      writeNumber(frame.id);
+      writeString(code);
+      writeString(message);
+      return finishEncoding();
     }
     default:
       throw new ValidationError(`unknown frame kind ${describe((frame as { kind: unknown }).kind)}`);
   }
+}
+
+/** `[version, kind, id, message]`, refusing a message that is not plain data. */
+function encodeMessageFrame(kind: number, id: number, message: Message): Uint8Array {
+  if (!isPlainObject(message)) throw new ValidationError('a message must be a plain object');
+  if (typeof (message as { type?: unknown }).type !== 'string') {
+    throw new ValidationError('a message needs a string `type`');
+  }
+  beginEncoding();
+  let written = false;
+  try {
+    writeArrayHead(4);
+    writeNumber(WIRE_VERSION);
+    writeNumber(kind);
+    writeNumber(id);
+    written = writePlain(message, 0, MAX_DEPTH);
+  } finally {
+    if (!written) abandonEncoding();
+  }
+  if (written) return finishEncoding();
+  // The writer only says no; the validator says where and why.
+  const fault = faultIn(message, 0);
+  throw new ValidationError(`message${fault ?? ' changed while it was being encoded'}`);
 }
 
 /**
@@ -121,14 +149,15 @@ export function encodeFrame(frame: Frame): Uint8Array {
 export function decodeFrame(bytes: Uint8Array): Frame {
   if (!(bytes instanceof Uint8Array)) throw new ValidationError('a frame must be a Uint8Array');
   let value: unknown;
+  beginDecoding(bytes);
   try {
-    // A plain view, not the caller's object: cbor-x hands out byte strings of the source's
-    // class (Buffer slices alias memory) and caches a DataView on the source.
-    value = cbor.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    // The envelope at depth -1 puts the message at depth 0, as encodeFrame counts. The reader
+    // builds only plain data (no shared references), so the tree is no larger than the frame.
+    value = readPlain(-1, MAX_DEPTH);
+    finishDecoding();
   } catch (cause) {
-    throw new ValidationError(`malformed frame: ${cause instanceof Error ? cause.message : 'undecodable'}`, {
-      cause,
-    });
+    abandonDecoding();
+    throw new ValidationError(`malformed frame: ${cause instanceof Error ? cause.message : 'undecodable'}`, { cause });
   }
   if (!Array.isArray(value) || value.length < 4) throw new ValidationError('not a libdynamo frame');
   const [version, kind, id] = value as unknown[];
@@ -136,17 +165,14 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     throw new ValidationError(`unsupported wire version ${describe(version)} (this build speaks ${WIRE_VERSION})`);
   }
   checkId(id);
-  // Each value takes at least one byte, so a tree with more values than the frame has bytes
-  // is built from shared references (CBOR tags 28/29): a few bytes that would cost the
-  // validator exponential time.
-  budget = bytes.byteLength;
   switch (kind) {
     case REQUEST:
     case REPLY: {
       if (value.length !== 4) throw new ValidationError('a request or reply frame has 4 items');
       const message: unknown = value[3];
-      checkMessage(message);
-      return kind === REQUEST ? { kind: 'request', id, message } : { kind: 'reply', id, message };
+      if (!isPlainObject(message)) throw new ValidationError('a message must be a plain object');
+      if (typeof message['type'] !== 'string') throw new ValidationError('a message needs a string `type`');
+      return kind === REQUEST ? { kind: 'request', id, message: message as Message } : { kind: 'reply', id, message: message as Message };
     }
     case ERROR: {
       const [, , , code, message] = value as unknown[];
@@ -196,25 +222,11 @@ function checkId(id: unknown): asserts id is number {
   }
 }
 
-function checkMessage(message: unknown): asserts message is Message {
-  if (!isPlainObject(message)) throw new ValidationError('a message must be a plain object');
-  if (typeof (message as { type?: unknown }).type !== 'string') {
-    throw new ValidationError('a message needs a string `type`');
-  }
-  const fault = faultIn(message, 0);
-  if (fault !== null) throw new ValidationError(`message${fault}`);
-}
-
-/** Values the validator may still visit in this frame; see decodeFrame. */
-let budget = Infinity;
-
 /**
  * Returns null when `value` is plain data, else where and what the first offender is
- * (`.items[2] is a Map`). Nothing is allocated on the success path: this runs twice per
- * frame on the hot path.
+ * (`.items[2] is a Map`). Runs only once the writer has refused a message, to say why.
  */
 function faultIn(value: unknown, depth: number): string | null {
-  if (--budget < 0) return ' holds more values than its frame has bytes';
   switch (typeof value) {
     case 'string':
     case 'number':

@@ -17,6 +17,11 @@ const BUCKETS = (MAX_EXPONENT + 2) * SUB_BUCKETS;
  */
 function bucketOf(value: number): number {
   if (value < SUB_BUCKETS) return value;
+  if (value < 2 ** 31) {
+    // Exact integer arithmetic for every latency below 35 minutes of microseconds.
+    const exponent = 31 - Math.clz32(value) - SUB_BUCKET_BITS;
+    return exponent * SUB_BUCKETS + (value >>> exponent);
+  }
   let exponent = Math.floor(Math.log2(value)) - SUB_BUCKET_BITS;
   // log2 of a double can be off by one next to powers of two: correct it.
   if (Math.floor(value / 2 ** exponent) >= 2 * SUB_BUCKETS) exponent++;

@@ -76,17 +76,16 @@ export class MemoryStorage implements Storage {
 
   async get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#checkOpen();
-    checkSpace(space);
+    const data = this.#known(space);
     checkBytes(key, 'key');
-    const value = this.#spaces.get(space)?.entries.get(toLatin1(key));
+    const value = data?.entries.get(toLatin1(key));
     return value === undefined ? undefined : fromLatin1(value);
   }
 
   async getMany(space: Space, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.#checkOpen();
-    checkSpace(space);
+    const entries = this.#known(space)?.entries;
     checkKeys(keys);
-    const entries = this.#spaces.get(space)?.entries;
     return keys.map((key) => {
       const value = entries?.get(toLatin1(key));
       return value === undefined ? undefined : fromLatin1(value);
@@ -112,9 +111,8 @@ export class MemoryStorage implements Storage {
 
   async *iterate(space: Space, options?: IterateOptions): AsyncGenerator<[Uint8Array, Uint8Array]> {
     this.#checkOpen();
-    checkSpace(space);
+    const data = this.#known(space);
     const { gte, lt, limit } = checkIterateOptions(options);
-    const data = this.#spaces.get(space);
     if (data === undefined || limit === 0) return;
     const order = sortedKeys(data);
     const from = gte === undefined ? 0 : lowerBound(order, toLatin1(gte));
@@ -135,6 +133,16 @@ export class MemoryStorage implements Storage {
 
   #checkOpen(): void {
     if (!this.#open) throw storageClosed();
+  }
+
+  /**
+   * The data of `space`, or undefined when nothing was ever written there. A space that
+   * exists was checked when it was created, so only unknown names pay for `checkSpace`.
+   */
+  #known(space: Space): SpaceData | undefined {
+    const data = this.#spaces.get(space);
+    if (data === undefined) checkSpace(space);
+    return data;
   }
 
   #space(space: Space): SpaceData {
@@ -216,13 +224,27 @@ function lowerBound(keys: readonly string[], target: string): number {
   return lo;
 }
 
+/** Below this many bytes a loop beats a call into Node's native Latin-1 conversions. */
+const SHORT = 24;
+
 function toLatin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const length = bytes.length;
+  if (length < SHORT) {
+    let text = '';
+    for (let i = 0; i < length; i++) text += String.fromCharCode(bytes[i]!);
+    return text;
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, length).toString('latin1');
 }
 
 /** A fresh `Uint8Array` with its own `ArrayBuffer`, so the caller may keep or change it. */
 function fromLatin1(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  Buffer.from(bytes.buffer, 0, bytes.byteLength).write(text, 'latin1');
+  const length = text.length;
+  const bytes = new Uint8Array(length);
+  if (length < SHORT) {
+    for (let i = 0; i < length; i++) bytes[i] = text.charCodeAt(i);
+  } else {
+    Buffer.from(bytes.buffer, 0, length).write(text, 'latin1');
+  }
   return bytes;
 }

@@ -376,13 +376,26 @@ class MemoryTransport implements InMemoryTransport {
     const frame = decodeOrDrop(bytes);
     if (handler === undefined || frame?.kind !== 'request') return;
     const { id } = frame;
-    void answer(handler, frame.message, requester.address).then((outcome) => {
-      // A closed process sends nothing; the requester finds out by its timeout.
-      if (this.#closed) return;
-      const bytes = encodeResponse(id, outcome);
-      this.#link.send(this.address, requester.address, bytes, (arrived) => requester.#receive(arrived));
-    });
+    let answer: Promise<Message>;
+    try {
+      answer = Promise.resolve(handler(frame.message, requester.address));
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then(
+      (message) => this.#respond(requester, encodeReply(id, message)),
+      (error: unknown) => this.#respond(requester, encodeFrame({ kind: 'error', id, error: toWireError(error) })),
+    );
   }
+
+  #respond(requester: MemoryTransport, bytes: Uint8Array): void {
+    // A closed process sends nothing; the requester finds out by its timeout.
+    if (this.#closed) return;
+    this.#link.send(this.address, requester.address, bytes, requester.#arrive);
+  }
+
+  /** Where replies to this transport's requests arrive. */
+  readonly #arrive = (bytes: Uint8Array): void => this.#receive(bytes);
 
   #receive(bytes: Uint8Array): void {
     // A restarted process is a new instance: answers meant for the old one end here.
@@ -405,29 +418,15 @@ class MemoryTransport implements InMemoryTransport {
   }
 }
 
-type Outcome = { readonly ok: true; readonly message: Message } | { readonly ok: false; readonly error: unknown };
-
-/** Runs a handler, turning a synchronous throw into a failed outcome like an asynchronous one. */
-async function answer(handler: RequestHandler, message: Message, from: string): Promise<Outcome> {
+/** Never throws: whatever the handler answered, the requester gets a well-formed frame. */
+function encodeReply(id: number, message: Message): Uint8Array {
   try {
-    return { ok: true, message: await handler(message, from) };
+    return encodeFrame({ kind: 'reply', id, message });
   } catch (error) {
-    return { ok: false, error };
+    // The handler's mistake, not the requester's: not INVALID_ARGUMENT.
+    const { message: why } = toWireError(error);
+    return encodeFrame({ kind: 'error', id, error: { code: 'REMOTE_ERROR', message: `handler gave an invalid answer: ${why}` } });
   }
-}
-
-/** Never throws: whatever the handler did, the requester gets a well-formed answer. */
-function encodeResponse(id: number, outcome: Outcome): Uint8Array {
-  if (outcome.ok) {
-    try {
-      return encodeFrame({ kind: 'reply', id, message: outcome.message });
-    } catch (error) {
-      // The handler's mistake, not the requester's: not INVALID_ARGUMENT.
-      const { message } = toWireError(error);
-      return encodeFrame({ kind: 'error', id, error: { code: 'REMOTE_ERROR', message: `handler gave an invalid answer: ${message}` } });
-    }
-  }
-  return encodeFrame({ kind: 'error', id, error: toWireError(outcome.error) });
 }
 
 /** Our own frames always decode; should one not, it is dropped as a TCP peer drops garbage. */

@@ -11,10 +11,12 @@
  * not written for.
  * @module
  */
-import { Encoder } from 'cbor-x';
+import { Buffer } from 'node:buffer';
 import { ValidationError } from '../errors.js';
 import type { VersionVector } from './version-vector.js';
 import { contextProblem, type CausalContext, type Dot } from './dvvset.js';
+import { abandonDecoding, beginDecoding, finishDecoding, readPlain } from '../codec/cbor-read.js';
+import { beginEncoding, finishEncoding, writeArrayHead, writeNumber, writeString } from '../codec/cbor-write.js';
 
 /** Version of the context format; bump when its layout changes. */
 export const CONTEXT_FORMAT_VERSION = 1;
@@ -22,8 +24,10 @@ export const CONTEXT_FORMAT_VERSION = 1;
 /** Longest context string accepted, in characters: far above any real one, bounds the work. */
 export const MAX_CONTEXT_CHARS = 64 * 1024;
 
-// Plain CBOR, no record extension: both ends then need no shared structure table.
-const codec = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+// Plain CBOR, no record extension, written by ../codec/cbor-write.ts exactly as cbor-x wrote it
+// (so every context string issued before stays canonical); both ends need no shared table.
+/** Container levels: the outer array and the flat lists in it. */
+const MAX_DEPTH = 2;
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
@@ -71,10 +75,33 @@ export function describe(x: unknown): string {
   return typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean' ? String(x) : x === null ? 'null' : typeof x;
 }
 
+/**
+ * Writes `ctx`'s vector and cloud as two flat CBOR arrays `[actor, counter, …]` into the
+ * encoding in progress (../codec/cbor-write.ts), the shape every libdynamo format uses.
+ */
+export function writeContextItems(ctx: CausalContext): void {
+  const { vv, cloud } = ctx;
+  writeArrayHead(vv.length * 2);
+  for (let i = 0; i < vv.length; i++) {
+    const [actor, counter] = vv[i]!;
+    writeString(actor);
+    writeNumber(counter);
+  }
+  writeArrayHead(cloud.length * 2);
+  for (let i = 0; i < cloud.length; i++) {
+    const d = cloud[i]!;
+    writeString(d.actor);
+    writeNumber(d.counter);
+  }
+}
+
 /** The opaque string form of `ctx` (which must be canonical, as dvvset.ts produces). */
 export function encodeContext(ctx: CausalContext): string {
-  const bytes = codec.encode([CONTEXT_FORMAT_VERSION, flattenVV(ctx.vv), flattenDots(ctx.cloud)]);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+  beginEncoding();
+  writeArrayHead(3);
+  writeNumber(CONTEXT_FORMAT_VERSION);
+  writeContextItems(ctx);
+  return finishEncoding().toString('base64url');
 }
 
 /** The context a string from {@link encodeContext} stands for; `ValidationError` on anything else. */
@@ -86,17 +113,20 @@ export function decodeContext(text: unknown): CausalContext {
   if (text.length % 4 === 1 || !BASE64URL.test(text)) throw new ValidationError('context is not base64url');
   const bytes = Buffer.from(text, 'base64url');
   let raw: unknown;
+  beginDecoding(bytes);
   try {
-    raw = codec.decode(bytes);
+    raw = readPlain(0, MAX_DEPTH);
+    finishDecoding();
   } catch (error) {
+    abandonDecoding();
     throw new ValidationError('context is not valid CBOR', { cause: error });
   }
   if (!Array.isArray(raw) || raw.length !== 3) throw new ValidationError('malformed context: expected [version, vector, cloud]');
   if (raw[0] !== CONTEXT_FORMAT_VERSION) throw new ValidationError(`unknown context format ${describe(raw[0])}`);
   const ctx = unflattenContext(raw[1], raw[2]);
-  // CBOR allows other spellings of the same items (long-form integers, indefinite lengths),
-  // cbor-x lets invalid UTF-8 through as U+FFFD, base64 has padding bits: insisting on our
-  // own encoding refuses them all, so strings and histories are one-to-one.
+  // CBOR allows other spellings of the same items (long-form integers, indefinite lengths,
+  // surrogates spelled apart), base64 has padding bits: insisting on our own encoding
+  // refuses them all, so strings and histories are one-to-one.
   if (encodeContext(ctx) !== text) throw new ValidationError('context is not in canonical encoding');
   return ctx;
 }

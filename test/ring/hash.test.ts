@@ -1,10 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import murmur from 'murmurhash3js-revisited';
 import {
   fmix32,
   hashKey,
   memberSeed,
+  murmur3x64Words,
   rendezvousDraw,
   weightedScore,
 } from '../../src/ring/hash.js';
@@ -12,6 +14,36 @@ import {
 const utf8 = new TextEncoder();
 const bytes = (s: string): Uint8Array => utf8.encode(s);
 const isUint32 = (x: number): boolean => Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
+
+/** The reference's hex string as our four words. */
+function referenceWords(key: Uint8Array): number[] {
+  const hex = murmur.x64.hash128(key, 0);
+  return [0, 8, 16, 24].map((at) => Number.parseInt(hex.slice(at, at + 8), 16));
+}
+
+describe('murmur3x64Words', () => {
+  // murmurhash3js-revisited is the reference: ours must match it on every input, for every
+  // length mod 16 (each tail case) and across block boundaries.
+  test('is bit-exact with murmurhash3js-revisited on random inputs', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (key) => {
+        assert.deepEqual(murmur3x64Words(key), referenceWords(key));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  test('is bit-exact on every length up to 64 and on extreme bytes', () => {
+    for (let length = 0; length <= 64; length++) {
+      for (const fill of [0x00, 0x7f, 0x80, 0xff]) {
+        const key = new Uint8Array(length).fill(fill);
+        assert.deepEqual(murmur3x64Words(key), referenceWords(key), `length ${length}, fill ${fill}`);
+      }
+      const ramp = Uint8Array.from({ length }, (_, i) => (i * 37 + 11) & 0xff);
+      assert.deepEqual(murmur3x64Words(ramp), referenceWords(ramp), `ramp of ${length}`);
+    }
+  });
+});
 
 describe('hashKey', () => {
   test('is a function of the bytes alone', () => {
