@@ -12,6 +12,8 @@
  * | `CLOSED` | {@link DynamoError} | the transport or member was closed while the request was pending |
  * | `REMOTE_ERROR` | {@link DynamoError} | the peer answered with an error of its own |
  * | `STORAGE_CLOSED` | {@link DynamoError} | the storage is not open |
+ * | `OVERLOADED` | {@link DynamoError} | a TCP connection's write backlog is full (`maxQueuedBytes`): back off and retry |
+ * | `LISTEN_FAILED` | {@link DynamoError} | `TcpTransport` could not listen on its host and port |
  * @module
  */
 

@@ -36,6 +36,7 @@ export { MemoryStorage } from './storage/memory.js';
 export { LevelStorage, type LevelStorageOptions } from './storage/level.js';
 export type { Storage, StorageOp, StorageSupports, IterateOptions, Space } from './storage/storage.js';
 export { InMemoryNetwork, type InMemoryNetworkOptions, type InMemoryTransport, type NetworkStats } from './transport/memory.js';
+export { TcpTransport, TCP_DEFAULTS, type TcpTransportOptions, type TcpTlsOptions, type TcpLogger } from './transport/tcp.js';
 export type { Transport, Message, RequestHandler, RequestOptions as TransportRequestOptions } from './transport/transport.js';
 export { systemClock, ManualClock, type Clock, type TimerHandle } from './time/clock.js';
 export { seededRandom, type Random } from './time/random.js';
