@@ -52,8 +52,7 @@ export function encodeValue(value: unknown, maxValueBytes: number): Uint8Array {
   if (bytes.length > maxValueBytes) {
     throw new ValidationError(`value is ${bytes.length} bytes encoded, over maxValueBytes (${maxValueBytes})`);
   }
-  // The encoder reuses its buffer: keep a copy of our own.
-  return bytes.slice();
+  return bytes;
 }
 
 /** Decodes a stored value. */

@@ -225,7 +225,7 @@ export class Coordinator {
     if (reply.type !== 'read-reply' || (versions !== null && !(versions instanceof Uint8Array))) {
       throw new ValidationError(`member ${id} answered a read with a malformed reply`);
     }
-    return versions === null ? undefined : decodeVersions(versions);
+    return versions === null ? undefined : decodeVersions(versions, { copy: false });
   }
 
   /** Sends the merge of everything seen to every target that answered with less (§4.7). */

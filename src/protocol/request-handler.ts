@@ -43,11 +43,11 @@ export function createRequestHandler(deps: RequestHandlerDeps): (message: Messag
           return { type: 'read-reply', versions: versions ?? null };
         }
         const merged = await deps.coordinator.readLocal(request.key);
-        return { type: 'read-reply', versions: merged === undefined ? null : encodeVersions(merged).slice() };
+        return { type: 'read-reply', versions: merged === undefined ? null : encodeVersions(merged) };
       }
       case 'replicate': {
         deps.metrics.increment('replica_writes');
-        const versions = decodeVersions(request.versions);
+        const versions = decodeVersions(request.versions, { copy: false });
         if (request.hint === null || request.hint === deps.self) {
           await deps.replicas.merge(request.key, versions, request.versions);
         } else {

@@ -79,7 +79,7 @@ export class ReplicaStore {
   /** The versions stored under `key`, or `undefined`. */
   async read(key: Uint8Array): Promise<Versions | undefined> {
     const bytes = await this.#storage.get(this.#space, this.#key(key));
-    return bytes === undefined ? undefined : decodeVersions(bytes);
+    return bytes === undefined ? undefined : decodeVersions(bytes, { copy: false });
   }
 
   /** Like `read`, but the stored bytes as they are (what a peer's read is answered with). */
@@ -95,10 +95,10 @@ export class ReplicaStore {
     return this.#lock.run(keyId(key), async () => {
       const storageKey = this.#key(key);
       const before = await this.#storage.get(this.#space, storageKey);
-      const stored = before === undefined ? emptySet<StoredValue>() : decodeVersions(before);
+      const stored = before === undefined ? emptySet<StoredValue>() : decodeVersions(before, { copy: false });
       const { set, dot, context: writer } = update(stored, context, actor, value, this.#counter.current);
       await this.#counter.issue(dot.counter);
-      const encoded = encodeVersions(set).slice();
+      const encoded = encodeVersions(set);
       await this.#write(storageKey, before, encoded, set);
       return { set, dot, writer, encoded };
     });
@@ -114,13 +114,13 @@ export class ReplicaStore {
       const before = await this.#storage.get(this.#space, storageKey);
       if (before === undefined) {
         // Nothing to merge with: store what came, already encoded when the sender gave it.
-        await this.#write(storageKey, undefined, incomingBytes ?? encodeVersions(incoming).slice(), incoming);
+        await this.#write(storageKey, undefined, incomingBytes ?? encodeVersions(incoming), incoming);
         return { set: incoming, changed: true };
       }
-      const stored = decodeVersions(before);
+      const stored = decodeVersions(before, { copy: false });
       const merged = sync(stored, incoming);
       const changed = !equivalent(stored, merged);
-      if (changed) await this.#write(storageKey, before, encodeVersions(merged).slice(), merged);
+      if (changed) await this.#write(storageKey, before, encodeVersions(merged), merged);
       return { set: merged, changed };
     });
   }
