@@ -5,6 +5,7 @@
  */
 import { Encoder } from 'cbor-x';
 import { ValidationError } from './errors.js';
+import { toLatin1 } from './latin1.js';
 
 /** A key as users pass it: a string (its UTF-8 bytes are the key) or raw bytes. */
 export type Key = string | Uint8Array;
@@ -26,7 +27,7 @@ export function keyBytes(key: unknown, maxKeyBytes: number): Uint8Array {
 
 /** A key as a Map key: latin1 keeps one char per byte, cheap and unambiguous. */
 export function keyId(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return toLatin1(bytes);
 }
 
 // Values are user data: plain CBOR (no record extension) so any CBOR reader can decode a

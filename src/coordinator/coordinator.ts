@@ -135,11 +135,13 @@ export class Coordinator {
 
   /** Hands out, one at a time, reachable members past the targets, in ring order. */
   #standIns(key: Uint8Array, targets: readonly Target[]): () => string | undefined {
+    // Built on first use: almost every put needs no stand-in.
     let walk: string[] | undefined;
-    const used = new Set(targets.map((t) => t.id));
+    let used: Set<string> | undefined;
     let next = 0;
     return () => {
       walk ??= this.#deps.walk(key);
+      used ??= new Set(targets.map((t) => t.id));
       while (next < walk.length) {
         const id = walk[next++]!;
         if (!used.has(id) && id !== this.#deps.self && this.#deps.isUp(id)) {

@@ -1,7 +1,7 @@
 /**
  * Serialises the read-modify-write of each key on one replica, so two writes of the same
  * key never both read the old record and one overwrite the other. Different keys run
- * concurrently; a key with no contention pays for one promise.
+ * concurrently; a key with no contention pays for one extra promise.
  * @module
  */
 
@@ -12,11 +12,12 @@ export class KeyLock {
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key);
     const result = previous === undefined ? fn() : previous.then(fn);
-    const tail = result.then(noop, noop);
-    this.#tails.set(key, tail);
-    void tail.then(() => {
+    // Settles when `result` does, whichever way; the last run of a key removes its entry.
+    const release = (): void => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
+    };
+    const tail: Promise<void> = result.then(release, release);
+    this.#tails.set(key, tail);
     return result;
   }
 
@@ -25,5 +26,3 @@ export class KeyLock {
     return this.#tails.size;
   }
 }
-
-function noop(): void {}

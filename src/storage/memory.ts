@@ -9,7 +9,7 @@
  * compare with `<` code unit by code unit, which is exactly bytewise unsigned order.
  * @module
  */
-import { Buffer } from 'node:buffer';
+import { fromLatin1, toLatin1 } from '../latin1.js';
 import type { IterateOptions, Space, Storage, StorageOp, StorageSupports } from './storage.js';
 import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
 
@@ -222,29 +222,4 @@ function lowerBound(keys: readonly string[], target: string): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** Below this many bytes a loop beats a call into Node's native Latin-1 conversions. */
-const SHORT = 24;
-
-function toLatin1(bytes: Uint8Array): string {
-  const length = bytes.length;
-  if (length < SHORT) {
-    let text = '';
-    for (let i = 0; i < length; i++) text += String.fromCharCode(bytes[i]!);
-    return text;
-  }
-  return Buffer.from(bytes.buffer, bytes.byteOffset, length).toString('latin1');
-}
-
-/** A fresh `Uint8Array` with its own `ArrayBuffer`, so the caller may keep or change it. */
-function fromLatin1(text: string): Uint8Array {
-  const length = text.length;
-  const bytes = new Uint8Array(length);
-  if (length < SHORT) {
-    for (let i = 0; i < length; i++) bytes[i] = text.charCodeAt(i);
-  } else {
-    Buffer.from(bytes.buffer, 0, length).write(text, 'latin1');
-  }
-  return bytes;
 }
