@@ -30,7 +30,8 @@ export type {
   SyncReport,
 } from './events.js';
 export type { MemberInfo } from './membership/member-table.js';
-export type { MetricsSnapshot, LatencySummary, OperationName } from './metrics/metrics.js';
+export type { MetricsSnapshot, LatencySummary, OperationName, ReplicaOperationName } from './metrics/metrics.js';
+export { formatPrometheus, type PrometheusOptions } from './metrics/prometheus.js';
 export type { Key } from './keys.js';
 export { MemoryStorage } from './storage/memory.js';
 export { LevelStorage, type LevelStorageOptions } from './storage/level.js';

@@ -133,6 +133,7 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
       shell.emit('member:down', member);
     },
     onLeft: (member) => shell.emit('member:left', member),
+    onRound: () => metrics.increment('gossip_rounds'),
     onRingChanged: (ring) => {
       shell.emit('ring:changed', { checksum: ring.checksum, members: ring.memberIds });
       // One pass at a time; each pass looks at the ring as it is when it runs.
@@ -188,6 +189,7 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
     r: config.r,
     limits: shell.limits,
     metrics: metrics,
+    clock: clock,
     coordinator,
     replicas,
     hints,

@@ -34,6 +34,8 @@ export interface MembershipDeps {
   onDown(member: MemberInfo): void;
   onLeft(member: MemberInfo): void;
   onRingChanged(ring: Ring): void;
+  /** A gossip round began. */
+  onRound?(): void;
 }
 
 export class Membership {
@@ -235,6 +237,7 @@ export class Membership {
 
   async #round(): Promise<void> {
     this.#rounds++;
+    this.#deps.onRound?.();
     const self = this.table.self;
     this.table.setSelf({ ...self, heartbeat: self.heartbeat + 1 });
     this.#suspect();

@@ -4,8 +4,11 @@
  */
 import { Histogram } from './histogram.js';
 
-/** Operations whose latency is measured. */
+/** Client operations whose latency is measured where they are coordinated. */
 export type OperationName = 'get' | 'put' | 'delete';
+
+/** Requests a member serves as a replica for other members' coordinators. */
+export type ReplicaOperationName = 'read' | 'write';
 
 /** Latency summary of one operation, in milliseconds. */
 export interface LatencySummary {
@@ -20,9 +23,16 @@ export interface LatencySummary {
 
 /** What `Dynamo.metrics()` returns. */
 export interface MetricsSnapshot {
-  /** Client operations this member coordinated. */
+  /** Client operations this member coordinated (the coordinator side). */
   readonly operations: Readonly<Record<OperationName, LatencySummary>>;
-  /** Monotonic counters: replica reads and writes served, read repairs, siblings seen, … */
+  /** Replica reads and writes this member served for coordinators (the replica side). */
+  readonly replica: Readonly<Record<ReplicaOperationName, LatencySummary>>;
+  /**
+   * Monotonic counters, each present once it counted something: `replica_reads`,
+   * `replica_writes`, `sloppy_fallbacks` (targets that were stand-ins), `hints_stored`,
+   * `hints_delivered`, `hints_dropped`, `read_repairs`, `siblings_seen`,
+   * `anti_entropy_keys_moved`, `gossip_rounds`, `members_suspected`, `tombstones_collected`.
+   */
   readonly counters: Readonly<Record<string, number>>;
 }
 
@@ -34,6 +44,8 @@ export class Metrics {
     delete: new Histogram(),
   };
   readonly #errors: Record<OperationName, number> = { get: 0, put: 0, delete: 0 };
+  readonly #replicaLatency: Record<ReplicaOperationName, Histogram> = { read: new Histogram(), write: new Histogram() };
+  readonly #replicaErrors: Record<ReplicaOperationName, number> = { read: 0, write: 0 };
   readonly #counters = new Map<string, number>();
 
   /** Records one finished operation; `ms` is its latency. */
@@ -43,16 +55,21 @@ export class Metrics {
     if (!ok) this.#errors[op]++;
   }
 
+  /** Records one replica request served; `ms` is how long serving it took. */
+  observeReplica(op: ReplicaOperationName, ms: number, ok: boolean): void {
+    this.#replicaLatency[op].record(ms * 1000);
+    if (!ok) this.#replicaErrors[op]++;
+  }
+
   increment(counter: string, by = 1): void {
     this.#counters.set(counter, (this.#counters.get(counter) ?? 0) + by);
   }
 
   snapshot(): MetricsSnapshot {
-    const summary = (op: OperationName): LatencySummary => {
-      const h = this.#latency[op];
+    const summary = (h: Histogram, errors: number): LatencySummary => {
       return {
         count: h.count,
-        errors: this.#errors[op],
+        errors,
         mean: h.mean / 1000,
         p50: h.percentile(50) / 1000,
         p99: h.percentile(99) / 1000,
@@ -61,7 +78,15 @@ export class Metrics {
       };
     };
     return {
-      operations: { get: summary('get'), put: summary('put'), delete: summary('delete') },
+      operations: {
+        get: summary(this.#latency.get, this.#errors.get),
+        put: summary(this.#latency.put, this.#errors.put),
+        delete: summary(this.#latency.delete, this.#errors.delete),
+      },
+      replica: {
+        read: summary(this.#replicaLatency.read, this.#replicaErrors.read),
+        write: summary(this.#replicaLatency.write, this.#replicaErrors.write),
+      },
       counters: Object.fromEntries(this.#counters),
     };
   }

@@ -15,12 +15,15 @@ import { decodeVersions, encodeVersions } from '../codec/versions.js';
 import { EMPTY_CONTEXT } from '../versioning/dvvset.js';
 import { decodeContext, encodeContext } from '../versioning/context.js';
 import { parseRequest, type MessageLimits } from './messages.js';
+import type { ReplicaOperationName } from '../metrics/metrics.js';
+import type { Clock } from '../time/clock.js';
 
 export interface RequestHandlerDeps {
   readonly self: string;
   readonly r: number;
   readonly limits: MessageLimits;
   readonly metrics: Metrics;
+  readonly clock: Clock;
   readonly coordinator: Coordinator;
   readonly replicas: ReplicaStore;
   readonly hints: HintStore;
@@ -35,27 +38,10 @@ export function createRequestHandler(deps: RequestHandlerDeps): (message: Messag
   return async (message) => {
     const request = parseRequest(message, deps.limits);
     switch (request.type) {
-      case 'read': {
-        deps.metrics.increment('replica_reads');
-        const hinted = await deps.hints.read(request.key);
-        if (hinted === undefined) {
-          const versions = await deps.replicas.readEncoded(request.key);
-          return { type: 'read-reply', versions: versions ?? null };
-        }
-        const merged = await deps.coordinator.readLocal(request.key);
-        return { type: 'read-reply', versions: merged === undefined ? null : encodeVersions(merged) };
-      }
-      case 'replicate': {
-        deps.metrics.increment('replica_writes');
-        const versions = decodeVersions(request.versions, { copy: false });
-        if (request.hint === null || request.hint === deps.self) {
-          await deps.replicas.merge(request.key, versions, request.versions);
-        } else {
-          await deps.hints.merge(request.key, request.hint, versions, request.versions);
-          deps.onHintStored(request.key, request.hint);
-        }
-        return { type: 'ack' };
-      }
+      case 'read':
+        return measured(deps, 'read', serveRead(deps, request.key));
+      case 'replicate':
+        return measured(deps, 'write', serveReplicate(deps, request.key, request.hint, request.versions));
       case 'put': {
         const quorum = { r: deps.r, w: request.w, pr: 0, pw: request.pw, timeoutMs: request.timeoutMs };
         const context = request.context === null ? EMPTY_CONTEXT : decodeContext(request.context);
@@ -82,4 +68,42 @@ export function createRequestHandler(deps: RequestHandlerDeps): (message: Messag
         return { type: 'ack' };
     }
   };
+}
+
+/** A replica read: the key's copy here, merged with any stand-in copy this member holds. */
+async function serveRead(deps: RequestHandlerDeps, key: Uint8Array): Promise<Message> {
+  deps.metrics.increment('replica_reads');
+  const hinted = await deps.hints.read(key);
+  if (hinted === undefined) {
+    const versions = await deps.replicas.readEncoded(key);
+    return { type: 'read-reply', versions: versions ?? null };
+  }
+  const merged = await deps.coordinator.readLocal(key);
+  return { type: 'read-reply', versions: merged === undefined ? null : encodeVersions(merged) };
+}
+
+/** A replica write: merged into this member's copy, or kept as a hint for `hint`. */
+async function serveReplicate(deps: RequestHandlerDeps, key: Uint8Array, hint: string | null, bytes: Uint8Array): Promise<Message> {
+  deps.metrics.increment('replica_writes');
+  const versions = decodeVersions(bytes, { copy: false });
+  if (hint === null || hint === deps.self) {
+    await deps.replicas.merge(key, versions, bytes);
+  } else {
+    await deps.hints.merge(key, hint, versions, bytes);
+    deps.onHintStored(key, hint);
+  }
+  return { type: 'ack' };
+}
+
+/** `work`'s answer, its latency recorded as a replica-side `op`. */
+async function measured(deps: RequestHandlerDeps, op: ReplicaOperationName, work: Promise<Message>): Promise<Message> {
+  const started = deps.clock.now();
+  try {
+    const answer = await work;
+    deps.metrics.observeReplica(op, deps.clock.now() - started, true);
+    return answer;
+  } catch (error) {
+    deps.metrics.observeReplica(op, deps.clock.now() - started, false);
+    throw error;
+  }
 }
