@@ -19,6 +19,18 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Cancels a timer; a no-op for a timer that already fired or was cleared. */
   clearTimeout(handle: TimerHandle): void;
+  /**
+   * Milliseconds since the Unix epoch, as a wall clock shows them (it may jump). Timestamps
+   * that other processes compare — the ages of clock entries, last-write-wins order — come
+   * from here, because `now()` has an epoch of its own in every process.
+   * @default Date.now()
+   */
+  wallTime?(): number;
+}
+
+/** `clock`'s wall time, or the system's when it has none. */
+export function wallTime(clock: Clock): number {
+  return clock.wallTime?.() ?? Date.now();
 }
 
 /** The real clock: `performance.now()` and Node's timers. Timers are unref'd: they never keep a process alive. */
@@ -32,6 +44,7 @@ export const systemClock: Clock = {
   clearTimeout(handle) {
     clearTimeout(handle as unknown as NodeJS.Timeout);
   },
+  wallTime: () => Date.now(),
 };
 
 interface PendingTimer {
@@ -46,15 +59,27 @@ interface PendingTimer {
  */
 export class ManualClock implements Clock {
   #now: number;
+  readonly #wallEpoch: number;
   #nextId = 1;
   #timers: PendingTimer[] = [];
 
-  constructor(start = 0) {
+  /**
+   * @param start what `now()` reads at first
+   * @param wallEpoch what `wallTime()` reads when `now()` reads 0; the default is a fixed
+   *   date (2023-11-14T22:13:20Z), so runs stay reproducible
+   */
+  constructor(start = 0, wallEpoch = 1_700_000_000_000) {
     this.#now = start;
+    this.#wallEpoch = wallEpoch;
   }
 
   now(): number {
     return this.#now;
+  }
+
+  /** `wallEpoch + now()`: wall time moves exactly as `now()` does. */
+  wallTime(): number {
+    return this.#wallEpoch + this.#now;
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {

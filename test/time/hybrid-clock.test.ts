@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ManualClock } from '../../src/time/clock.js';
+import { HybridClock, LOGICAL_PER_MS, timestampMs } from '../../src/time/hybrid-clock.js';
+import { ValidationError } from '../../src/errors.js';
+
+test('timestamps strictly increase, follow the wall clock, and run ahead only by logical counts', async () => {
+  const clock = new ManualClock(0, 1_000);
+  const hlc = new HybridClock(clock);
+  const a = hlc.now();
+  const b = hlc.now();
+  assert.equal(a, 1_000 * LOGICAL_PER_MS);
+  assert.equal(b, a + 1);
+  await clock.advance(5);
+  assert.equal(hlc.now(), 1_005 * LOGICAL_PER_MS);
+  let last = 0;
+  for (let i = 0; i < 2500; i++) last = hlc.now();
+  assert.equal(timestampMs(last), 1_007, '2500 events in one millisecond run 2 ms ahead');
+});
+
+test('after observing a timestamp, every later one is greater, whatever the local wall clock', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 1e12 }), fc.integer({ min: 0, max: 1e15 }), (wall, seen) => {
+      const hlc = new HybridClock(new ManualClock(0, wall));
+      hlc.observe(seen);
+      return hlc.now() > seen;
+    }),
+  );
+});
+
+test('malformed timestamps are refused', () => {
+  const hlc = new HybridClock(new ManualClock());
+  for (const bad of [-1, 1.5, Number.NaN, 1e16, '5' as unknown as number]) {
+    assert.throws(() => hlc.observe(bad), ValidationError);
+  }
+});
