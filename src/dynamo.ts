@@ -91,6 +91,9 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     const config = this.#config;
     await this.#storage.open();
     try {
+      // Listen first: a transport may learn its address only then (TCP on port 0), and the
+      // member advertises that address. Until the member runs, requests get NOT_STARTED.
+      await this.#transport.listen((message) => this.#running().handle(message));
       const parts = await assembleMember({
         config,
         storage: this.#storage,
@@ -105,11 +108,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
         running: () => this.#state === 'running',
       });
       this.#parts = parts;
-      const { membership, handle } = parts;
-      await this.#transport.listen((message) => {
-        this.#running();
-        return handle(message);
-      });
+      const { membership } = parts;
       this.#state = 'running';
       await membership.join(config.seeds, Math.min(config.timeoutMs, 2000));
       membership.start();

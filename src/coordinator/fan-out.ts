@@ -75,7 +75,9 @@ export function fanOut<T>(targets: readonly Target[], call: (target: Target) => 
       primaryAcks + primariesLeft < neededPrimaries || (primaryAcks < neededPrimaries && successes >= options.needed);
     const message = primaryShort
       ? `P${options.label}=${options.neededPrimaries} not met: ${primaryAcks + (options.alreadyAckedPrimaries ?? 0)} true owners acknowledged (${why})`
-      : `${options.label}=${required} not met: ${successes + already} of ${targets.length + already} replicas acknowledged (${why})`;
+      : `${options.label}=${required} not met: ${successes + already} of ${targets.length + already} replicas asked acknowledged (${
+          targets.length + already < required ? `only ${targets.length + already} reachable for the key` : why
+        })`;
     const [req, acks] = primaryShort
       ? [options.neededPrimaries ?? 0, primaryAcks + (options.alreadyAckedPrimaries ?? 0)]
       : [required, successes + already];
