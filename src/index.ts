@@ -41,3 +41,4 @@ export { TcpTransport, TCP_DEFAULTS, type TcpTransportOptions, type TcpTlsOption
 export type { Transport, Message, RequestHandler, RequestOptions as TransportRequestOptions } from './transport/transport.js';
 export { systemClock, ManualClock, type Clock, type TimerHandle } from './time/clock.js';
 export { seededRandom, type Random } from './time/random.js';
+export * from './crdt/index.js';
