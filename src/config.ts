@@ -9,6 +9,7 @@ import type { Storage } from './storage/storage.js';
 import type { Transport } from './transport/transport.js';
 import type { Clock } from './time/clock.js';
 import type { Random } from './time/random.js';
+import { RIAK_PRUNE_DEFAULTS, type PruneOptions } from './versioning/version-vector.js';
 
 /** Options of `new Dynamo(options)`. Only `transport` is required. */
 export interface DynamoOptions {
@@ -103,10 +104,40 @@ export interface DynamoOptions {
    * @default 3600000 (1 hour)
    */
   tombstoneGraceMs?: number;
+  /**
+   * Clock pruning (the paper's §4.4, with Riak's thresholds): each replica, when it stores
+   * a key's versions, forgets the oldest coordinators of the key's history that no current
+   * value belongs to, once the history names more than `small` of them. Bounds a key's
+   * metadata when many members have coordinated writes of it. `false` keeps every entry.
+   *
+   * The consequence is possible false siblings, never lost data: a replica that missed the
+   * write superseding a pruned coordinator's version (down, partitioned, a late hint) can
+   * bring that version back as a sibling, which the next write with a `get` context
+   * supersedes again. Ages come from wall time (or the injected `clock`). Use the same
+   * setting on every member, or replicas keep differing on what they forgot.
+   * @default { small: 50, big: 50, youngMs: 20000, oldMs: 86400000 } (Riak's)
+   */
+  clockPruning?: ClockPruningOptions | false;
   /** Source of time and timers; inject a `ManualClock` for deterministic tests. @default systemClock */
   clock?: Clock;
   /** Source of randomness; inject `seededRandom(seed)` for deterministic tests. @default Math.random */
   random?: Random;
+}
+
+/** Thresholds of {@link DynamoOptions.clockPruning}; each falls back to its default. */
+export interface ClockPruningOptions {
+  /** Never prune a history naming at most this many coordinators. @default 50 */
+  small?: number;
+  /** Drop the oldest (of those not younger than `youngMs`) while more than this many remain. @default 50 */
+  big?: number;
+  /**
+   * Never drop a coordinator whose last write of the key is younger than this (ms): a
+   * write it coordinated may still be on its way to some replica.
+   * @default 20000
+   */
+  youngMs?: number;
+  /** Beyond `small`, drop coordinators whose last write is older than this (ms). @default 86400000 (1 day) */
+  oldMs?: number;
 }
 
 /** Per-request options of `get`, `put`, `delete` and `update`. */
@@ -144,6 +175,7 @@ export const DEFAULTS = {
   hintIntervalMs: 1000,
   antiEntropyIntervalMs: 30_000,
   tombstoneGraceMs: 3_600_000,
+  clockPruning: RIAK_PRUNE_DEFAULTS,
 } as const;
 
 /** Options after defaults are applied and validated. */
@@ -166,6 +198,7 @@ export interface ResolvedConfig {
   readonly hintIntervalMs: number;
   readonly antiEntropyIntervalMs: number;
   readonly tombstoneGraceMs: number;
+  readonly clockPruning: Readonly<PruneOptions> | false;
 }
 
 const MAX_PARTITIONS = 65536;
@@ -243,6 +276,7 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     86_400_000,
   );
   const tombstoneGraceMs = requireInteger('tombstoneGraceMs', options.tombstoneGraceMs ?? DEFAULTS.tombstoneGraceMs, 0, Number.MAX_SAFE_INTEGER);
+  const clockPruning = resolveClockPruning(options.clockPruning);
   if (options.clock !== undefined && typeof options.clock?.setTimeout !== 'function') {
     throw new ValidationError('clock must implement Clock (now, setTimeout, clearTimeout)');
   }
@@ -268,7 +302,23 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     hintIntervalMs,
     antiEntropyIntervalMs,
     tombstoneGraceMs,
+    clockPruning,
   };
+}
+
+function resolveClockPruning(value: ClockPruningOptions | false | undefined): Readonly<PruneOptions> | false {
+  if (value === false) return false;
+  if (value === undefined) return DEFAULTS.clockPruning;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError(`clockPruning must be false or an object { small, big, youngMs, oldMs }, got ${describe(value)}`);
+  }
+  const d = DEFAULTS.clockPruning;
+  return Object.freeze({
+    small: requireInteger('clockPruning.small', value.small ?? d.small, 0, 1_000_000),
+    big: requireInteger('clockPruning.big', value.big ?? d.big, 0, 1_000_000),
+    youngMs: requireInteger('clockPruning.youngMs', value.youngMs ?? d.youngMs, 0, Number.MAX_SAFE_INTEGER),
+    oldMs: requireInteger('clockPruning.oldMs', value.oldMs ?? d.oldMs, 0, Number.MAX_SAFE_INTEGER),
+  });
 }
 
 /** Quorum sizes of one request, after per-request overrides. */

@@ -19,7 +19,7 @@
  * @module
  */
 export { Dynamo, type GetResult, type PutResult } from './dynamo.js';
-export { DEFAULTS, type DynamoOptions, type RequestOptions } from './config.js';
+export { DEFAULTS, type DynamoOptions, type RequestOptions, type ClockPruningOptions } from './config.js';
 export { DynamoError, QuorumError, TimeoutError, ValidationError, type DynamoErrorOptions } from './errors.js';
 export type {
   DynamoEvents,

@@ -58,3 +58,36 @@ test('per-request quorums are validated against n', () => {
   assert.throws(() => resolveRequest(config, { pr: 3, r: 2 }), ValidationError);
   assert.throws(() => resolveRequest(config, { timeoutMs: 0 }), ValidationError);
 });
+
+test('clockPruning: Riak\'s thresholds by default, partial objects filled from them, false turns it off', () => {
+  assert.deepEqual(resolveConfig({ transport }).clockPruning, { small: 50, big: 50, youngMs: 20_000, oldMs: 86_400_000 });
+  assert.deepEqual(DEFAULTS.clockPruning, { small: 50, big: 50, youngMs: 20_000, oldMs: 86_400_000 });
+  assert.deepEqual(resolveConfig({ transport, clockPruning: { big: 80, oldMs: 0 } }).clockPruning, { small: 50, big: 80, youngMs: 20_000, oldMs: 0 });
+  assert.deepEqual(resolveConfig({ transport, clockPruning: { small: 0, big: 0, youngMs: 0, oldMs: 0 } }).clockPruning, { small: 0, big: 0, youngMs: 0, oldMs: 0 });
+  assert.equal(resolveConfig({ transport, clockPruning: false }).clockPruning, false);
+  const options = { transport, clockPruning: Object.freeze({ small: 10 }) };
+  resolveConfig(options);
+  assert.deepEqual(options.clockPruning, { small: 10 }, 'not mutated');
+});
+
+test('clockPruning: nonsense is refused with a ValidationError naming the field', () => {
+  const cases: [unknown, RegExp][] = [
+    [true, /^clockPruning must be false or an object/],
+    [null, /^clockPruning must be false or an object/],
+    [50, /^clockPruning must be false or an object/],
+    [[50, 50], /^clockPruning must be false or an object/],
+    [{ small: -1 }, /^clockPruning\.small must be an integer/],
+    [{ small: 1.5 }, /^clockPruning\.small must be an integer/],
+    [{ big: '50' }, /^clockPruning\.big must be an integer/],
+    [{ youngMs: Number.NaN }, /^clockPruning\.youngMs must be an integer/],
+    [{ oldMs: Number.POSITIVE_INFINITY }, /^clockPruning\.oldMs must be an integer/],
+    [{ oldMs: -1 }, /^clockPruning\.oldMs must be an integer/],
+  ];
+  for (const [clockPruning, message] of cases) {
+    assert.throws(() => new Dynamo({ transport, clockPruning } as never), (e: unknown) => {
+      assert.ok(e instanceof ValidationError, JSON.stringify(clockPruning));
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+});

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Storage } from '../storage/storage.js';
-import type { Clock } from '../time/clock.js';
+import { wallTime, type Clock } from '../time/clock.js';
 import { sync, type CausalContext } from '../versioning/dvvset.js';
 import { keyId } from '../keys.js';
 import { ReplicaStore, type Coordinated, type StoredValue, type Versions } from '../replica/replica-store.js';
@@ -64,7 +64,8 @@ export class HintStore {
 
   constructor(options: HintStoreOptions) {
     this.#options = options;
-    this.#records = new ReplicaStore(options.storage, HINTS_SPACE, options.counter);
+    // Stamped, so the owner learns when the stand-in's write was made (it never prunes here).
+    this.#records = new ReplicaStore(options.storage, HINTS_SPACE, options.counter, { now: () => wallTime(options.clock) });
   }
 
   /** Rebuilds the index from Storage. */

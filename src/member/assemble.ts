@@ -16,6 +16,7 @@ import type { MessageLimits } from '../protocol/messages.js';
 import { Membership } from '../membership/membership.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { DATA_SPACE, ReplicaStore } from '../replica/replica-store.js';
+import { wallTime } from '../time/clock.js';
 import { DotCounter, loadIdentity } from '../replica/identity.js';
 import { HintStore } from '../handoff/hint-store.js';
 import { HintDelivery } from '../handoff/hint-delivery.js';
@@ -76,6 +77,8 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
   const trees = new HashTrees(config.partitions);
   const replicas = new ReplicaStore(storage, DATA_SPACE, counter, {
     storageKey: (key) => dataKey(key, position(key)),
+    now: () => wallTime(clock),
+    pruning: config.clockPruning,
     onChange: (storageKey, before, after, set) => {
       trees.change(storageKey, before, after);
       tombstones.observe(storageKey, after, set);

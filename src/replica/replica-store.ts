@@ -2,6 +2,12 @@
  * Versions of keys kept in one space of Storage: this member's replicas (`data`) or the
  * copies it holds for others as a stand-in (`hints`). Every change to a key goes through
  * one per-key lock, so the read, the causal merge and the write are one atomic step.
+ *
+ * Given a time source, every record is stamped and pruned on its way into storage, on a
+ * coordinated write and on a merge alike (../versioning/clock-pruning.ts): the writer's
+ * time is set, unknown times get the current one, and, with pruning options, the actors
+ * riak's rule lets go are forgotten. Pruning runs where the record is stored rather than
+ * where it is read, so what a replica holds (and its Merkle digest) is what it serves.
  * @module
  */
 import type { Storage } from '../storage/storage.js';
@@ -15,6 +21,9 @@ import {
   type Dot,
   type DVVSet,
 } from '../versioning/dvvset.js';
+import { equalTimes } from '../versioning/actor-times.js';
+import { pruneVersions, stampTimes } from '../versioning/clock-pruning.js';
+import type { PruneOptions } from '../versioning/version-vector.js';
 import { keyId } from '../keys.js';
 import { KeyLock } from './key-lock.js';
 import type { DotCounter } from './identity.js';
@@ -47,6 +56,14 @@ export interface ReplicaStoreOptions {
    * before and after (`undefined`: absent). Keeps the Merkle trees current.
    */
   onChange?(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): void;
+  /**
+   * The time, in wall-clock milliseconds (`Clock.wallTime`, shared by every member), that
+   * clock entries are stamped with and aged by. Without it records keep the times they came with, and nothing is
+   * pruned.
+   */
+  now?(): number;
+  /** Clock pruning thresholds; needs `now`. @default false (no pruning) */
+  pruning?: Readonly<PruneOptions> | false;
 }
 
 export class ReplicaStore {
@@ -65,6 +82,16 @@ export class ReplicaStore {
 
   #key(key: Uint8Array): Uint8Array {
     return this.#options.storageKey?.(key) ?? key;
+  }
+
+  /** `set` as it is to be stored: unknown times stamped now, then pruned; `set` itself if unchanged. */
+  #prepare(set: Versions): Versions {
+    const now = this.#options.now;
+    if (now === undefined) return set;
+    const ms = Math.max(0, now());
+    const stamped = stampTimes(set, ms);
+    const pruning = this.#options.pruning;
+    return pruning === undefined || pruning === false ? stamped : pruneVersions(stamped, ms, pruning);
   }
 
   async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {
@@ -96,7 +123,10 @@ export class ReplicaStore {
       const storageKey = this.#key(key);
       const before = await this.#storage.get(this.#space, storageKey);
       const stored = before === undefined ? emptySet<StoredValue>() : decodeVersions(before, { copy: false });
-      const { set, dot, context: writer } = update(stored, context, actor, value, this.#counter.current);
+      // `update` leaves the writer's time unknown: stamping sets it to now.
+      const written = update(stored, context, actor, value, this.#counter.current);
+      const { dot, context: writer } = written;
+      const set = this.#prepare(written.set);
       await this.#counter.issue(dot.counter);
       const encoded = encodeVersions(set);
       await this.#write(storageKey, before, encoded, set);
@@ -113,13 +143,18 @@ export class ReplicaStore {
       const storageKey = this.#key(key);
       const before = await this.#storage.get(this.#space, storageKey);
       if (before === undefined) {
-        // Nothing to merge with: store what came, already encoded when the sender gave it.
-        await this.#write(storageKey, undefined, incomingBytes ?? encodeVersions(incoming), incoming);
-        return { set: incoming, changed: true };
+        // Nothing to merge with: store what came, as the sender encoded it unless stamping
+        // or pruning changed it.
+        const set = this.#prepare(incoming);
+        const bytes = set === incoming && incomingBytes !== undefined ? incomingBytes : encodeVersions(set);
+        await this.#write(storageKey, undefined, bytes, set);
+        return { set, changed: true };
       }
       const stored = decodeVersions(before, { copy: false });
-      const merged = sync(stored, incoming);
-      const changed = !equivalent(stored, merged);
+      const merged = this.#prepare(sync(stored, incoming));
+      // Times count too: replicas that agree on the history converge on its times as well,
+      // so their bytes (and Merkle digests) end up equal.
+      const changed = !equivalent(stored, merged) || !equalTimes(stored.times, merged.times);
       if (changed) await this.#write(storageKey, before, encodeVersions(merged), merged);
       return { set: merged, changed };
     });

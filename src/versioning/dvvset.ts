@@ -33,6 +33,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { EMPTY_VV, counterOf, isVersionVector, mergeVV, type VersionVector } from './version-vector.js';
+import { joinTimes, timesProblem, withoutTime, type ActorTimes } from './actor-times.js';
 
 /** The identity of one version: the `counter`-th write coordinated by `actor`. */
 export interface Dot {
@@ -56,6 +57,17 @@ export interface DottedValue<V> {
 export interface DVVSet<V> {
   readonly context: CausalContext;
   readonly values: readonly DottedValue<V>[];
+  /**
+   * When each actor of `context` last coordinated a write (./actor-times.ts), for clock
+   * pruning. Carried along by `update` and `sync`, never consulted by them; absent means
+   * every time is unknown.
+   */
+  readonly times?: ActorTimes;
+}
+
+/** `{ context, values }` with `times` only when it holds something (absent = empty). */
+function makeSet<V>(context: CausalContext, values: readonly DottedValue<V>[], times: ActorTimes): DVVSet<V> {
+  return times.length === 0 ? { context, values } : { context, values, times };
 }
 
 /** The context that has seen nothing: a write with it supersedes nothing. */
@@ -211,7 +223,11 @@ export interface UpdateResult<V> {
  * lost part of its history can never reissue a dot that already names another value.
  * `floor` (the highest counter `actor` has issued for any key) closes the last gap: a
  * stand-in that handed its copy of the key to the owner and dropped it has neither history
- * left, and must still not reissue a dot.
+ * left, and must still not reissue a dot. (It is also what makes clock pruning safe: a
+ * pruned entry no longer tells `actor` where its counter stood.)
+ *
+ * `actor`'s time becomes unknown (it is writing now; the caller stamps it), and so are the
+ * times of actors only the client's context names.
  */
 export function update<V>(stored: DVVSet<V>, client: CausalContext, actor: string, value: V, floor = 0): UpdateResult<V> {
   if (typeof actor !== 'string') throw new ValidationError('actor must be a string');
@@ -221,7 +237,8 @@ export function update<V>(stored: DVVSet<V>, client: CausalContext, actor: strin
   const values = stored.values.filter((v) => !covers(client, v.dot));
   insertValue(values, { dot, value });
   const context = addDot(mergeContexts(stored.context, client), dot);
-  return { set: { context, values }, dot, context: writerContext(context, values, client, dot) };
+  const set = makeSet(context, values, withoutTime(stored.times, actor));
+  return { set, dot, context: writerContext(context, values, client, dot) };
 }
 
 /**
@@ -251,7 +268,8 @@ function writerContext<V>(full: CausalContext, values: readonly DottedValue<V>[]
  * The join of two replicas' versions of one key: a value survives if both hold it, or if
  * the other side has not seen its dot (had it seen it and dropped it, a write superseded
  * it). Commutative, associative and idempotent, given that a dot names one value
- * everywhere (on a clash the left argument's value is kept).
+ * everywhere (on a clash the left argument's value is kept). Times join per actor (the
+ * later, or unknown if either side has the actor untimed).
  */
 export function sync<V>(a: DVVSet<V>, b: DVVSet<V>): DVVSet<V> {
   if (a === b) return a;
@@ -276,7 +294,7 @@ export function sync<V>(a: DVVSet<V>, b: DVVSet<V>): DVVSet<V> {
       j++;
     }
   }
-  return { context: mergeContexts(a.context, b.context), values };
+  return makeSet(mergeContexts(a.context, b.context), values, joinTimes(a.context, a.times, b.context, b.times));
 }
 
 /** Whether two contexts are the same history (canonical form makes this structural). */
@@ -331,13 +349,17 @@ export function contextProblem(ctx: unknown): string | undefined {
 
 /**
  * Why `set` is not a canonical DVV set, or `undefined` when it is. `isValue` checks each
- * value's payload.
+ * value's payload. `times`, when present, must be canonical for the context.
  */
 export function setProblem<V>(set: unknown, isValue: (value: unknown) => value is V): string | undefined {
   if (typeof set !== 'object' || set === null) return 'versions must be an object';
-  const { context, values } = set as { context?: unknown; values?: unknown };
+  const { context, values, times } = set as { context?: unknown; values?: unknown; times?: unknown };
   const problem = contextProblem(context);
   if (problem !== undefined) return problem;
+  if (times !== undefined) {
+    const timeProblem = timesProblem(times, context as CausalContext);
+    if (timeProblem !== undefined) return timeProblem;
+  }
   if (!Array.isArray(values)) return 'values must be an array';
   let previous: Dot | undefined;
   for (const v of values as unknown[]) {

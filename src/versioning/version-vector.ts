@@ -195,9 +195,10 @@ export const RIAK_PRUNE_DEFAULTS: Readonly<PruneOptions> = Object.freeze({
  *
  * Dropping an entry can only make descendants look concurrent (extra siblings), never make
  * a concurrent version look obsolete; that is the paper's argument for tolerating it.
- * Returns the survivors sorted by actor.
+ * Returns the survivors sorted by actor. ./clock-pruning.ts applies it to a
+ * key's stored versions, passing over entries that still name a value.
  */
-export function prune(entries: readonly TimedEntry[], nowMs: number, options: PruneOptions): TimedEntry[] {
+export function prune<E extends Pick<TimedEntry, 'actor' | 'timestamp'>>(entries: readonly E[], nowMs: number, options: PruneOptions): E[] {
   for (const key of ['small', 'big', 'youngMs', 'oldMs'] as const) {
     const n = options[key];
     if (typeof n !== 'number' || Number.isNaN(n) || n < 0) throw new ValidationError(`prune option ${key} must be a number >= 0, got ${n}`);

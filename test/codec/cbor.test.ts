@@ -8,6 +8,8 @@ import { encodeFrame, MAX_DEPTH } from '../../src/codec/wire.js';
 import { decodeVersions, encodeVersions, type EncodedValue } from '../../src/codec/versions.js';
 import { decodeContext, encodeContext } from '../../src/versioning/context.js';
 import { EMPTY_CONTEXT, emptySet, sync, update, type CausalContext, type DVVSet } from '../../src/versioning/dvvset.js';
+import { actorsOf, timeOf } from '../../src/versioning/actor-times.js';
+import { stampTimes } from '../../src/versioning/clock-pruning.js';
 import { ValidationError } from '../../src/errors.js';
 
 // What libdynamo used before src/codec/cbor-write.ts and cbor-read.ts, which must write exactly
@@ -256,35 +258,53 @@ describe('cbor codec, cross-checked against cbor-x', () => {
 // Random histories as the coordinator builds them: writes (values or tombstones) at three
 // replicas with odd actor names, and syncs between them.
 const arbVersions: fc.Arbitrary<DVVSet<EncodedValue>> = fc
-  .array(fc.tuple(fc.nat(2), fc.boolean(), fc.option(fc.uint8Array({ maxLength: 200 }), { nil: null }), fc.nat(2)), {
-    maxLength: 12,
-  })
+  .array(
+    fc.tuple(
+      fc.nat(2),
+      fc.boolean(),
+      fc.option(fc.uint8Array({ maxLength: 200 }), { nil: null }),
+      fc.nat(2),
+      // Sometimes the replica stamps its times (small and past 32 bits), sometimes not.
+      fc.option(fc.oneof(fc.nat(2 ** 32 - 1), fc.integer({ min: 2 ** 32, max: Number.MAX_SAFE_INTEGER })), { nil: undefined }),
+    ),
+    { maxLength: 12 },
+  )
   .map((steps) => {
     const actors = ['node-a:1f3a', 'é-ü', '😀'.repeat(40)];
     const replicas = actors.map(() => emptySet<EncodedValue>());
-    for (const [at, blind, value, other] of steps) {
+    for (const [at, blind, value, other, now] of steps) {
       replicas[at] = update(replicas[at]!, blind ? EMPTY_CONTEXT : replicas[other]!.context, actors[at]!, value).set;
+      if (now !== undefined) replicas[at] = stampTimes(replicas[at]!, now);
       replicas[other] = sync(replicas[other]!, replicas[at]!);
     }
     return replicas[0]!;
   });
 
-function flatVersions(set: DVVSet<EncodedValue>): unknown[] {
-  return [
-    1,
+/** The record as plain data: format 2 (with a time or null per actor) or format 1 (none). */
+function flatVersions(set: DVVSet<EncodedValue>, format: 1 | 2 = 2): unknown[] {
+  const flat: unknown[] = [
+    format,
     set.context.vv.flatMap(([actor, counter]) => [actor, counter]),
     set.context.cloud.flatMap((d) => [d.actor, d.counter]),
     set.values.flatMap((v) => [v.dot.actor, v.dot.counter, v.value]),
   ];
+  if (format === 2) flat.push(actorsOf(set.context).map((actor) => timeOf(set.times, actor) ?? null));
+  return flat;
+}
+
+function withoutTimes(set: DVVSet<EncodedValue>): DVVSet<EncodedValue> {
+  return { context: set.context, values: set.values };
 }
 
 describe('stored and context formats, cross-checked against cbor-x', () => {
   test('versions are written exactly as cbor-x wrote them, and read back from its bytes', () => {
     fc.assert(
       fc.property(arbVersions, (set) => {
-        const legacy = cborX.encode(flatVersions(set));
-        assert.deepEqual(Buffer.from(encodeVersions(set)), Buffer.from(legacy));
-        assert.deepEqual(decodeVersions(legacy), set);
+        const cborXBytes = cborX.encode(flatVersions(set));
+        assert.deepEqual(Buffer.from(encodeVersions(set)), Buffer.from(cborXBytes));
+        assert.deepEqual(decodeVersions(cborXBytes), set);
+        // Format 1, as earlier releases stored it: the same history, every time unknown.
+        assert.deepEqual(decodeVersions(cborX.encode(flatVersions(set, 1))), withoutTimes(set));
       }),
       { numRuns: 1000 },
     );
@@ -297,6 +317,9 @@ describe('stored and context formats, cross-checked against cbor-x', () => {
     };
     assert.deepEqual(Buffer.from(encodeVersions(set)), Buffer.from(cborX.encode(flatVersions(set))));
     assert.deepEqual(decodeVersions(encodeVersions(set)), set);
+    const timed = stampTimes(set, Date.UTC(2030, 0, 1));
+    assert.deepEqual(Buffer.from(encodeVersions(timed)), Buffer.from(cborX.encode(flatVersions(timed))));
+    assert.deepEqual(decodeVersions(encodeVersions(timed)), timed);
   });
 
   test('context strings are the ones earlier releases issued', () => {

@@ -6,6 +6,7 @@ import { ValidationError } from '../../src/errors.js';
 import { vv } from '../../src/versioning/version-vector.js';
 import { EMPTY_CONTEXT, emptySet, setProblem, sync, update, type DVVSet } from '../../src/versioning/dvvset.js';
 import { VERSIONS_FORMAT_VERSION, decodeVersions, encodeVersions, type EncodedValue } from '../../src/codec/versions.js';
+import { stampTimes } from '../../src/versioning/clock-pruning.js';
 
 type Versions = DVVSet<EncodedValue>;
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
@@ -24,15 +25,23 @@ function decodeOrRefuse(input: Uint8Array): Versions | ValidationError {
 // Realistic histories: random writes (values or tombstones) at three replicas, random syncs.
 const arbVersions: fc.Arbitrary<Versions> = fc
   .array(
-    fc.tuple(fc.nat(2), fc.boolean(), fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }), fc.nat(2)),
+    fc.tuple(
+      fc.nat(2),
+      fc.boolean(),
+      fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }),
+      fc.nat(2),
+      fc.option(fc.nat(), { nil: undefined }),
+    ),
     { maxLength: 12 },
   )
   .map((steps) => {
     const actors = ['node-a', '__proto__', 'é'];
     const replicas: Versions[] = actors.map(() => emptySet<EncodedValue>());
-    for (const [at, blind, value, other] of steps) {
+    for (const [at, blind, value, other, now] of steps) {
       const client = blind ? EMPTY_CONTEXT : replicas[other]!.context;
       replicas[at] = update(replicas[at]!, client, actors[at]!, value).set;
+      // A replica with a clock stamps what it stores; one without leaves times unknown.
+      if (now !== undefined) replicas[at] = stampTimes(replicas[at]!, now);
       replicas[other] = sync(replicas[other]!, replicas[at]!);
     }
     return replicas[0]!;
@@ -54,15 +63,70 @@ test('round trip: empty, tombstone, siblings, a cloud', () => {
   for (const set of examples) assert.deepEqual(decodeVersions(encodeVersions(set)), set);
 });
 
-test('the format: CBOR [1, vv, cloud, values] with flat lists, version first', () => {
+test('the format: CBOR [2, vv, cloud, values, times] with flat lists, version first', () => {
   const set: Versions = {
-    context: { vv: vv({ a: 2 }), cloud: [{ actor: 'b', counter: 3 }] },
+    context: { vv: vv({ a: 2, c: 1 }), cloud: [{ actor: 'b', counter: 3 }, { actor: 'b', counter: 5 }] },
     values: [{ dot: { actor: 'a', counter: 2 }, value: bytes(7) }, { dot: { actor: 'b', counter: 3 }, value: null }],
+    times: [['a', 1_700_000_000], ['c', 5]],
   };
   const encoded = encodeVersions(set);
-  assert.equal(encoded[0], 0x84, 'an array of four');
+  assert.equal(encoded[0], 0x85, 'an array of five');
   assert.equal(encoded[1], VERSIONS_FORMAT_VERSION);
-  assert.deepEqual(cbor.decode(encoded), [1, ['a', 2], ['b', 3], ['a', 2, Buffer.from([7]), 'b', 3, null]]);
+  assert.equal(VERSIONS_FORMAT_VERSION, 2);
+  // One time per actor of the context (vector and cloud, in actor order), null when unknown.
+  assert.deepEqual(cbor.decode(encoded), [
+    2,
+    ['a', 2, 'c', 1],
+    ['b', 3, 'b', 5],
+    ['a', 2, Buffer.from([7]), 'b', 3, null],
+    [1_700_000_000, null, 5],
+  ]);
+  assert.deepEqual(decodeVersions(encoded), set);
+});
+
+test('format 1 (no times) is still read, every time unknown', () => {
+  const legacy = cbor.encode([1, ['a', 2], ['b', 3], ['a', 2, Buffer.from([7]), 'b', 3, null]]);
+  const set: Versions = decodeVersions(legacy);
+  assert.equal(set.times, undefined);
+  assert.deepEqual(set, {
+    context: { vv: vv({ a: 2 }), cloud: [{ actor: 'b', counter: 3 }] },
+    values: [{ dot: { actor: 'a', counter: 2 }, value: bytes(7) }, { dot: { actor: 'b', counter: 3 }, value: null }],
+  });
+  // Written back, it is format 2 with the unknown times as nulls.
+  assert.deepEqual(cbor.decode(encodeVersions(set)), [2, ['a', 2], ['b', 3], ['a', 2, Buffer.from([7]), 'b', 3, null], [null, null]]);
+});
+
+test('a record whose times are all unknown decodes without a times field', () => {
+  const set = decodeVersions(cbor.encode([2, ['a', 1], [], ['a', 1, null], [null]]));
+  assert.equal(set.times, undefined);
+  assert.deepEqual(decodeVersions(encodeVersions(emptySet())), emptySet());
+});
+
+test('malformed times are refused with a ValidationError', () => {
+  const record = (times: unknown) => cbor.encode([2, ['a', 2, 'b', 1], ['c', 4], ['a', 2, null], times]);
+  assert.deepEqual(decodeVersions(record([1, 2, 3])).times, [['a', 1], ['b', 2], ['c', 3]]);
+  const cases: [string, Uint8Array][] = [
+    ['times missing', cbor.encode([2, ['a', 2], [], ['a', 2, null]])],
+    ['times on format 1', cbor.encode([1, ['a', 2], [], ['a', 2, null], [5]])],
+    ['not an array', record(5)],
+    ['a map', record({ a: 1 })],
+    ['one short', record([1, 2])],
+    ['one too many', record([1, 2, 3, 4])],
+    ['negative', record([1, -1, 3])],
+    ['fractional', record([1, 2.5, 3])],
+    ['NaN', record([1, Number.NaN, 3])],
+    ['infinite', record([1, Number.POSITIVE_INFINITY, 3])],
+    ['beyond safe integers', record([1, 2 ** 53, 3])],
+    ['a bigint', record([1, 2n ** 64n - 1n, 3])],
+    ['a string', record([1, '2', 3])],
+    ['a nested pair', record([['a', 1], 2, 3])],
+    ['undefined', record([1, undefined, 3])],
+    ['false', record([1, false, 3])],
+  ];
+  for (const [name, input] of cases) {
+    const result = decodeOrRefuse(input);
+    assert.ok(result instanceof ValidationError, `${name}: accepted`);
+  }
 });
 
 test('decoded values are copies that own exactly their bytes', () => {
@@ -100,7 +164,8 @@ test('refuses malformed input and unknown formats with a ValidationError', () =>
     ['garbage', bytes(0xff, 0xfe, 0xfd)],
     ['truncated', cbor.encode(good).subarray(0, 6)],
     ['trailing bytes', Buffer.concat([cbor.encode(good), bytes(0)])],
-    ['unknown version', cbor.encode([2, ['a', 2], [], ['a', 2, bytes(1)]])],
+    ['unknown version', cbor.encode([3, ['a', 2], [], ['a', 2, bytes(1)], [null]])],
+    ['format 2 without times', cbor.encode([2, ['a', 2], [], ['a', 2, bytes(1)]])],
     ['version 0', cbor.encode([0])],
     ['not an array', cbor.encode({ v: 1 })],
     ['empty array', cbor.encode([])],
@@ -174,6 +239,25 @@ test('property: arbitrary CBOR values are refused unless they are canonical vers
       }
       const result = decodeOrRefuse(encoded);
       if (!(result instanceof ValidationError)) assert.equal(setProblem(result, isEncodedValue), undefined);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('property: arbitrary CBOR values as times are refused unless canonical', () => {
+  fc.assert(
+    fc.property(fc.anything({ withTypedArray: true, withMap: true, withBigInt: true }), (times) => {
+      let encoded: Uint8Array;
+      try {
+        encoded = cbor.encode([2, ['a', 1], [], [], times]);
+      } catch {
+        return;
+      }
+      const result = decodeOrRefuse(encoded);
+      if (!(result instanceof ValidationError)) {
+        assert.equal(setProblem(result, isEncodedValue), undefined);
+        assert.deepEqual(decodeVersions(encodeVersions(result)), result);
+      }
     }),
     { numRuns: 2000 },
   );
