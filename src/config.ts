@@ -9,6 +9,8 @@ import type { Storage } from './storage/storage.js';
 import type { Transport } from './transport/transport.js';
 import type { Clock } from './time/clock.js';
 import type { Random } from './time/random.js';
+import type { Resolver } from './resolve/resolvers.js';
+import { isLogger, silentLogger, type Logger } from './logger.js';
 import { RIAK_PRUNE_DEFAULTS, type PruneOptions } from './versioning/version-vector.js';
 
 /** Options of `new Dynamo(options)`. Only `transport` is required. */
@@ -118,6 +120,41 @@ export interface DynamoOptions {
    * @default { small: 50, big: 50, youngMs: 20000, oldMs: 86400000 } (Riak's)
    */
   clockPruning?: ClockPruningOptions | false;
+  /**
+   * A read that finds more siblings than this emits a `conflict` event with `overWarning`,
+   * and so does a write that leaves more. Many siblings usually mean writers that do not
+   * pass the context of their read.
+   * @default 25
+   */
+  siblingsWarn?: number;
+  /**
+   * A put that would leave more siblings than this under one key is refused with a
+   * `DynamoError` of code `TOO_MANY_SIBLINGS` (as Riak's `max_siblings`), rather than grow
+   * the key without end; a put with the context of a read that saw them always passes.
+   * @default 100
+   */
+  maxSiblings?: number;
+  /**
+   * Merges the siblings a get finds into one value, which the get returns and writes back
+   * with its context, so later readers see one version. `union` and `lastWriteWins` are
+   * built in; per request, `get(key, { resolve })` overrides it. CRDT siblings are merged
+   * without it (see `mergeCrdts`).
+   * @default undefined (siblings are returned as they are)
+   */
+  resolve?: Resolver<any>;
+  /**
+   * Siblings that are all CRDTs of one class (`ORSet`, `ORMap`, `PNCounter`, `LWWRegister`)
+   * are merged by the CRDT's own `merge` on read and written back, so a key holding a CRDT
+   * never surfaces siblings.
+   * @default true
+   */
+  mergeCrdts?: boolean;
+  /**
+   * Where this member logs: any pino-compatible logger (`pino()`, `console`). See
+   * `src/logger.ts` for what is logged at which level.
+   * @default silent
+   */
+  logger?: Logger;
   /** Source of time and timers; inject a `ManualClock` for deterministic tests. @default systemClock */
   clock?: Clock;
   /** Source of randomness; inject `seededRandom(seed)` for deterministic tests. @default Math.random */
@@ -154,6 +191,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** The `context` of an earlier read: the versions this write supersedes. */
   context?: string;
+  /** For a get: merges siblings into one value, as the member's `resolve` option does. */
+  resolve?: Resolver<any>;
 }
 
 /** The defaults, in one place. */
@@ -176,6 +215,9 @@ export const DEFAULTS = {
   antiEntropyIntervalMs: 30_000,
   tombstoneGraceMs: 3_600_000,
   clockPruning: RIAK_PRUNE_DEFAULTS,
+  siblingsWarn: 25,
+  maxSiblings: 100,
+  mergeCrdts: true,
 } as const;
 
 /** Options after defaults are applied and validated. */
@@ -199,6 +241,11 @@ export interface ResolvedConfig {
   readonly antiEntropyIntervalMs: number;
   readonly tombstoneGraceMs: number;
   readonly clockPruning: Readonly<PruneOptions> | false;
+  readonly siblingsWarn: number;
+  readonly maxSiblings: number;
+  readonly resolve: Resolver<any> | undefined;
+  readonly mergeCrdts: boolean;
+  readonly logger: Logger;
 }
 
 const MAX_PARTITIONS = 65536;
@@ -277,6 +324,16 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
   );
   const tombstoneGraceMs = requireInteger('tombstoneGraceMs', options.tombstoneGraceMs ?? DEFAULTS.tombstoneGraceMs, 0, Number.MAX_SAFE_INTEGER);
   const clockPruning = resolveClockPruning(options.clockPruning);
+  const siblingsWarn = requireInteger('siblingsWarn', options.siblingsWarn ?? DEFAULTS.siblingsWarn, 1, Number.MAX_SAFE_INTEGER);
+  const maxSiblings = requireInteger('maxSiblings', options.maxSiblings ?? DEFAULTS.maxSiblings, 1, Number.MAX_SAFE_INTEGER);
+  if (options.resolve !== undefined && typeof options.resolve !== 'function') {
+    throw new ValidationError('resolve must be a function (siblings, info) => value, e.g. union or lastWriteWins');
+  }
+  if (options.logger !== undefined && !isLogger(options.logger)) {
+    throw new ValidationError('logger must have info, warn and error methods (pino or console will do)');
+  }
+  const mergeCrdts = options.mergeCrdts ?? DEFAULTS.mergeCrdts;
+  if (typeof mergeCrdts !== 'boolean') throw new ValidationError(`mergeCrdts must be a boolean, got ${typeof mergeCrdts}`);
   if (options.clock !== undefined && typeof options.clock?.setTimeout !== 'function') {
     throw new ValidationError('clock must implement Clock (now, setTimeout, clearTimeout)');
   }
@@ -303,6 +360,11 @@ export function resolveConfig(options: DynamoOptions): ResolvedConfig {
     antiEntropyIntervalMs,
     tombstoneGraceMs,
     clockPruning,
+    siblingsWarn,
+    maxSiblings,
+    resolve: options.resolve,
+    mergeCrdts,
+    logger: options.logger ?? silentLogger,
   };
 }
 
@@ -340,5 +402,8 @@ export function resolveRequest(config: ResolvedConfig, opts: RequestOptions | un
   const pr = requireInteger('pr', opts?.pr ?? 0, 0, r);
   const pw = requireInteger('pw', opts?.pw ?? 0, 0, w);
   const timeoutMs = requireInteger('timeoutMs', opts?.timeoutMs ?? config.timeoutMs, 1, 3_600_000);
+  if (opts?.resolve !== undefined && typeof opts.resolve !== 'function') {
+    throw new ValidationError('resolve must be a function (siblings, info) => value, e.g. union or lastWriteWins');
+  }
   return { r, w, pr, pw, timeoutMs };
 }

@@ -8,12 +8,17 @@ import { EventEmitter } from 'eventemitter3';
 import { resolveConfig, resolveRequest, type DynamoOptions, type RequestOptions, type ResolvedConfig } from './config.js';
 import { DynamoError, TimeoutError, ValidationError } from './errors.js';
 import type { DynamoEvents, SyncReport } from './events.js';
-import { decodeValue, encodeValue, keyBytes, type Key } from './keys.js';
+import { decodeStored, encodeValue, keyBytes, stampValue, type Key } from './keys.js';
+import { HybridClock } from './time/hybrid-clock.js';
+import { printableKey, silentLogger, type Logger } from './logger.js';
+import { settleSiblings, UNSETTLED } from './resolve/settle.js';
+import type { SiblingInfo } from './resolve/resolvers.js';
+import type { CausalContext } from './versioning/dvvset.js';
 import { Metrics, type MetricsSnapshot, type OperationName } from './metrics/metrics.js';
 import type { MemberInfo } from './membership/member-table.js';
 import type { Versions } from './replica/replica-store.js';
 import { assembleMember, type MemberParts } from './member/assemble.js';
-import { EMPTY_CONTEXT, valuesOf } from './versioning/dvvset.js';
+import { EMPTY_CONTEXT } from './versioning/dvvset.js';
 import { decodeContext, encodeContext } from './versioning/context.js';
 import type { MessageLimits } from './protocol/messages.js';
 import { MemoryStorage } from './storage/memory.js';
@@ -57,6 +62,8 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #metrics = new Metrics();
+  /** Timestamps of this member's writes, for last-write-wins among siblings. */
+  readonly #hlc: HybridClock;
   readonly #limits: MessageLimits;
   readonly #background = new Set<Promise<unknown>>();
   #state: State = 'new';
@@ -72,6 +79,8 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     this.#transport = options.transport;
     this.#storage = options.storage ?? new MemoryStorage();
     this.#clock = options.clock ?? systemClock;
+    this.#hlc = new HybridClock(this.#clock);
+    if (this.#config.logger !== silentLogger) logEvents(this, this.#config.logger);
     this.#random = options.random ?? Math.random;
     // A record may hold many siblings of the largest value, so accept well past one value.
     this.#limits = { maxKeyBytes: this.#config.maxKeyBytes, maxRecordBytes: this.#config.maxValueBytes * 128 };
@@ -114,6 +123,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
       membership.start();
       parts.delivery.start();
       parts.maintenance.start();
+      config.logger.info({ member: this.id, address: this.#transport.address, seeds: config.seeds }, 'member started');
     } catch (error) {
       this.#state = 'stopping';
       await this.#transport.close().catch(() => {});
@@ -147,6 +157,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
     await this.#storage.close();
     this.#state = 'stopped';
+    this.#config.logger.info({ member: this.id }, 'member stopped');
   }
 
   /** Reads R replicas of `key`: every concurrent value, and the context to write with. */
@@ -155,7 +166,27 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
     const quorum = resolveRequest(this.#config, options);
     const versions = await this.#measure('get', coordinator.get(bytes, quorum));
-    return present<T>(versions);
+    const read = present<T>(versions);
+    for (const { writtenAt } of read.info) this.#hlc.observe(writtenAt);
+    if (read.values.length < 2) return { values: read.values, context: read.context };
+    const settled = settleSiblings(read.values, read.info, options?.resolve ?? this.#config.resolve, this.#config.mergeCrdts);
+    if (settled === UNSETTLED) return { values: read.values, context: read.context };
+    return { values: [settled], context: await this.#writeBack(bytes, settled, versions!.context, quorum) };
+  }
+
+  /**
+   * Writes a merge of siblings back with the context of the read that found them, so no
+   * later reader sees them. The merge is returned however this goes: should the write fail,
+   * the read's context still supersedes every sibling the merge came from.
+   */
+  async #writeBack<T>(key: Uint8Array, value: T, seen: CausalContext, quorum: ReturnType<typeof resolveRequest>): Promise<string> {
+    const { coordinator } = this.#running();
+    const encoded = stampValue(encodeValue(value, this.#config.maxValueBytes), this.#hlc.now());
+    try {
+      return encodeContext(await coordinator.put(key, encoded, seen, quorum));
+    } catch {
+      return encodeContext(seen);
+    }
   }
 
   /**
@@ -167,7 +198,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
     const quorum = resolveRequest(this.#config, options);
     const context = options?.context === undefined ? EMPTY_CONTEXT : decodeContext(options.context);
-    const encoded = encodeValue(value, this.#config.maxValueBytes);
+    const encoded = stampValue(encodeValue(value, this.#config.maxValueBytes), this.#hlc.now());
     const written = await this.#measure('put', coordinator.put(bytes, encoded, context, quorum));
     return { context: encodeContext(written) };
   }
@@ -213,7 +244,9 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    */
   async readLocal<T = unknown>(key: Key): Promise<GetResult<T> | undefined> {
     const versions = await this.#running().coordinator.readLocal(keyBytes(key, this.#config.maxKeyBytes));
-    return versions === undefined ? undefined : present<T>(versions);
+    if (versions === undefined) return undefined;
+    const { values, context } = present<T>(versions);
+    return { values, context };
   }
 
   /** Hints this member holds for others (copies it keeps for owners that were unreachable). */
@@ -323,9 +356,36 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   }
 }
 
-function present<T>(versions: Versions | undefined): GetResult<T> {
-  if (versions === undefined) return { values: [], context: encodeContext(EMPTY_CONTEXT) };
+/** The live values of `versions` (tombstones left out), what is known of each, and the context. */
+function present<T>(versions: Versions | undefined): { values: T[]; info: SiblingInfo[]; context: string } {
+  if (versions === undefined) return { values: [], info: [], context: encodeContext(EMPTY_CONTEXT) };
   const values: T[] = [];
-  for (const value of valuesOf(versions)) if (value !== null) values.push(decodeValue<T>(value));
-  return { values, context: encodeContext(versions.context) };
+  const info: SiblingInfo[] = [];
+  for (const { dot, value } of versions.values) {
+    if (value === null) continue;
+    const stored = decodeStored<T>(value);
+    values.push(stored.value);
+    info.push({ writtenAt: stored.writtenAt, actor: dot.actor });
+  }
+  return { values, info, context: encodeContext(versions.context) };
+}
+
+/** Reports `dynamo`'s events to `logger` at the levels src/logger.ts lists. */
+function logEvents(dynamo: Dynamo, logger: Logger): void {
+  const member = dynamo.id;
+  const debug = (fields: object, message: string) => logger.debug?.({ member, ...fields }, message);
+  dynamo.on('member:up', (m) => logger.info({ member, peer: m.id, address: m.address }, 'member up'));
+  dynamo.on('member:joined', (m) => logger.info({ member, peer: m.id, address: m.address }, 'member joined'));
+  dynamo.on('member:left', (m) => logger.info({ member, peer: m.id }, 'member left'));
+  dynamo.on('member:down', (m) => logger.warn({ member, peer: m.id, address: m.address }, 'member believed down'));
+  dynamo.on('hint:dropped', (e) => logger.warn({ member, key: printableKey(e.key), target: e.target }, 'hint dropped'));
+  dynamo.on('conflict', (e) => {
+    if (e.overWarning) logger.warn({ member, key: printableKey(e.key), siblings: e.siblings }, 'many siblings: are writers passing their context?');
+    else debug({ key: printableKey(e.key), siblings: e.siblings }, 'siblings read');
+  });
+  dynamo.on('hint:stored', (e) => debug({ key: printableKey(e.key), target: e.target }, 'hint stored'));
+  dynamo.on('hint:delivered', (e) => debug({ key: printableKey(e.key), target: e.target }, 'hint delivered'));
+  dynamo.on('repair', (e) => debug({ key: printableKey(e.key), replicas: e.replicas }, 'read repair'));
+  dynamo.on('ring:changed', (e) => debug({ checksum: e.checksum, members: e.members }, 'ring changed'));
+  dynamo.on('sync', (report) => debug({ ...report }, 'anti-entropy round'));
 }

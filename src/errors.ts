@@ -14,6 +14,7 @@
  * | `STORAGE_CLOSED` | {@link DynamoError} | the storage is not open |
  * | `OVERLOADED` | {@link DynamoError} | a TCP connection's write backlog is full (`maxQueuedBytes`): back off and retry |
  * | `LISTEN_FAILED` | {@link DynamoError} | `TcpTransport` could not listen on its host and port |
+ * | `TOO_MANY_SIBLINGS` | {@link DynamoError} | the put would leave more than `maxSiblings` versions: read, merge, write with the context |
  * @module
  */
 

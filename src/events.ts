@@ -23,8 +23,10 @@ export interface RepairEvent {
 /** Payload of `conflict`. */
 export interface ConflictEvent {
   readonly key: Uint8Array;
-  /** Concurrent values a read returned. */
+  /** Concurrent values a read returned, or a write left. */
   readonly siblings: number;
+  /** Past the member's `siblingsWarn`: writers are probably not passing their read's context. */
+  readonly overWarning: boolean;
 }
 
 /** Payload of `hint:stored` and `hint:delivered`. */

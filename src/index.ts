@@ -19,6 +19,7 @@
  * @module
  */
 export { Dynamo, type GetResult, type PutResult } from './dynamo.js';
+export type { Logger } from './logger.js';
 export { DEFAULTS, type DynamoOptions, type RequestOptions, type ClockPruningOptions } from './config.js';
 export { DynamoError, QuorumError, TimeoutError, ValidationError, type DynamoErrorOptions } from './errors.js';
 export type {
@@ -42,3 +43,4 @@ export type { Transport, Message, RequestHandler, RequestOptions as TransportReq
 export { systemClock, ManualClock, type Clock, type TimerHandle } from './time/clock.js';
 export { seededRandom, type Random } from './time/random.js';
 export * from './crdt/index.js';
+export { lastWriteWins, union, type Resolver, type SiblingInfo } from './resolve/resolvers.js';

@@ -6,6 +6,13 @@
 import { Encoder } from 'cbor-x';
 import { ValidationError } from './errors.js';
 import { toLatin1 } from './latin1.js';
+import { encodeCrdt } from './crdt/encode.js';
+import { decodeCrdt } from './crdt/decode.js';
+import { LWWRegister } from './crdt/lww-register.js';
+import { ORMap } from './crdt/or-map.js';
+import { ORSet } from './crdt/or-set.js';
+import { PNCounter } from './crdt/pn-counter.js';
+import type { Crdt } from './crdt/types.js';
 
 /** A key as users pass it: a string (its UTF-8 bytes are the key) or raw bytes. */
 export type Key = string | Uint8Array;
@@ -45,10 +52,14 @@ export function encodeValue(value: unknown, maxValueBytes: number): Uint8Array {
     throw new ValidationError(`value of type ${typeof value} cannot be stored`);
   }
   let bytes: Uint8Array;
-  try {
-    bytes = valueCodec.encode(value);
-  } catch (cause) {
-    throw new ValidationError('value cannot be encoded as CBOR', { cause });
+  if (isCrdt(value)) {
+    bytes = withCrdtTag(encodeCrdt(value));
+  } else {
+    try {
+      bytes = valueCodec.encode(value);
+    } catch (cause) {
+      throw new ValidationError('value cannot be encoded as CBOR', { cause });
+    }
   }
   if (bytes.length > maxValueBytes) {
     throw new ValidationError(`value is ${bytes.length} bytes encoded, over maxValueBytes (${maxValueBytes})`);
@@ -56,7 +67,63 @@ export function encodeValue(value: unknown, maxValueBytes: number): Uint8Array {
   return bytes;
 }
 
-/** Decodes a stored value. */
+/** Decodes a value from {@link encodeValue}: a CRDT comes back as its class, anything else as cbor-x decodes it. */
 export function decodeValue<T>(bytes: Uint8Array): T {
+  if (hasCrdtTag(bytes)) return decodeCrdt(bytes.subarray(CRDT_TAG_HEAD.length)) as T;
   return valueCodec.decode(bytes) as T;
+}
+
+/**
+ * A stored value: the CBOR sequence (RFC 8742) of the hybrid logical timestamp of its write
+ * (always as a CBOR uint64, nine bytes) and the value's own encoding. Like Riak's per-sibling
+ * last-modified metadata, the timestamp travels with the value through every replica, hint
+ * and exchange, and is what the `lastWriteWins` resolver orders siblings by.
+ */
+export function stampValue(encoded: Uint8Array, writtenAt: number): Uint8Array {
+  const bytes = new Uint8Array(STAMP_BYTES + encoded.length);
+  bytes[0] = UINT64_HEAD;
+  new DataView(bytes.buffer).setBigUint64(1, BigInt(writtenAt));
+  bytes.set(encoded, STAMP_BYTES);
+  return bytes;
+}
+
+/** A stored value and the timestamp of its write; `ValidationError` when `bytes` is not one. */
+export function decodeStored<T>(bytes: Uint8Array): { value: T; writtenAt: number } {
+  if (bytes.length <= STAMP_BYTES || bytes[0] !== UINT64_HEAD) throw new ValidationError('a stored value must begin with its write timestamp');
+  const writtenAt = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(1));
+  try {
+    return { value: decodeValue<T>(bytes.subarray(STAMP_BYTES)), writtenAt };
+  } catch (cause) {
+    if (cause instanceof ValidationError) throw cause;
+    throw new ValidationError('a stored value is not valid CBOR', { cause });
+  }
+}
+
+/** CBOR head of an unsigned integer with an 8-byte argument. */
+const UINT64_HEAD = 0x1b;
+const STAMP_BYTES = 9;
+
+/**
+ * A CRDT value is stored as CBOR tag {@link CRDT_VALUE_TAG} around its own encoding
+ * (`encodeCrdt`), so that any CBOR reader sees what it is and libdynamo can merge siblings
+ * that hold CRDTs without knowing the application's types.
+ */
+export const CRDT_VALUE_TAG = 45067;
+/** The tag's head: major type 6 with a two-byte argument. */
+const CRDT_TAG_HEAD = Uint8Array.of(0xd9, CRDT_VALUE_TAG >> 8, CRDT_VALUE_TAG & 0xff);
+
+/** Whether `value` is one of the CRDTs of src/crdt/. */
+export function isCrdt(value: unknown): value is Crdt {
+  return value instanceof ORSet || value instanceof ORMap || value instanceof PNCounter || value instanceof LWWRegister;
+}
+
+function withCrdtTag(encoded: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(CRDT_TAG_HEAD.length + encoded.length);
+  bytes.set(CRDT_TAG_HEAD);
+  bytes.set(encoded, CRDT_TAG_HEAD.length);
+  return bytes;
+}
+
+function hasCrdtTag(bytes: Uint8Array): boolean {
+  return bytes.length > CRDT_TAG_HEAD.length && bytes[0] === CRDT_TAG_HEAD[0] && bytes[1] === CRDT_TAG_HEAD[1] && bytes[2] === CRDT_TAG_HEAD[2];
 }

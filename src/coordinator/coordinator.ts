@@ -34,6 +34,8 @@ export interface CoordinatorDeps {
   readonly hints: HintStore;
   readonly metrics: Metrics;
   readonly readRepair: boolean;
+  /** A write leaving more versions than this is reported through `onConflict`. */
+  readonly siblingsWarn: number;
   /** Every member in ring order from the key: its owners first, then the stand-ins. */
   walk(key: Uint8Array): string[];
   /** Whether this member believes `id` reachable. */
@@ -46,7 +48,7 @@ export interface CoordinatorDeps {
   onHintStored(key: Uint8Array, target: string): void;
   /** A read found stale replicas and sent them the merged versions. */
   onRepair(key: Uint8Array, replicas: readonly string[]): void;
-  /** A read returned more than one sibling. */
+  /** A read returned more than one sibling, or a write left more than `siblingsWarn`. */
   onConflict(key: Uint8Array, siblings: number): void;
 }
 
@@ -94,6 +96,7 @@ export class Coordinator {
       written = await deps.hints.coordinate(key, as.hintFor, context, deps.actor, value);
       deps.onHintStored(key, as.hintFor);
     }
+    if (written.set.values.length > deps.siblingsWarn) deps.onConflict(key, written.set.values.length);
     const others = targets.filter((t) => t.id !== deps.self);
     const standIns = this.#standIns(key, targets);
     const replicate = async (t: Target): Promise<Target> => {

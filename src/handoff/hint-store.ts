@@ -49,6 +49,8 @@ export interface HintStoreOptions {
   readonly storage: Storage;
   readonly counter: DotCounter;
   readonly clock: Clock;
+  /** Most versions a write coordinated here as a stand-in may leave (see ReplicaStore). */
+  readonly maxSiblings?: number;
   readonly maxHints: number;
   /** A hint was dropped to stay within `maxHints`. */
   onDropped(entry: HintEntry): void;
@@ -65,7 +67,10 @@ export class HintStore {
   constructor(options: HintStoreOptions) {
     this.#options = options;
     // Stamped, so the owner learns when the stand-in's write was made (it never prunes here).
-    this.#records = new ReplicaStore(options.storage, HINTS_SPACE, options.counter, { now: () => wallTime(options.clock) });
+    this.#records = new ReplicaStore(options.storage, HINTS_SPACE, options.counter, {
+      now: () => wallTime(options.clock),
+      ...(options.maxSiblings === undefined ? {} : { maxSiblings: options.maxSiblings }),
+    });
   }
 
   /** Rebuilds the index from Storage. */

@@ -79,6 +79,7 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
     storageKey: (key) => dataKey(key, position(key)),
     now: () => wallTime(clock),
     pruning: config.clockPruning,
+    maxSiblings: config.maxSiblings,
     onChange: (storageKey, before, after, set) => {
       trees.change(storageKey, before, after);
       tombstones.observe(storageKey, after, set);
@@ -104,6 +105,7 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
     counter,
     clock: clock,
     maxHints: config.maxHints,
+    maxSiblings: config.maxSiblings,
     onDropped: (entry) => {
       metrics.increment('hints_dropped');
       shell.emit('hint:dropped', { key: entry.key, target: entry.target });
@@ -141,7 +143,9 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
       shell.emit('ring:changed', { checksum: ring.checksum, members: ring.memberIds });
       // One pass at a time; each pass looks at the ring as it is when it runs.
       if (shell.running()) {
-        ringWork = ringWork.then(() => ownership?.ringChanged()).catch(() => {});
+        ringWork = ringWork
+          .then(() => ownership?.ringChanged())
+          .catch((error: unknown) => config.logger.warn({ member: config.id, error: String(error) }, 'handing partitions over after a ring change failed; anti-entropy will retry'));
         track(ringWork);
       }
     },
@@ -167,7 +171,8 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
       shell.emit('hint:stored', { key, target });
     },
     onRepair: (key, replicas) => shell.emit('repair', { key, replicas }),
-    onConflict: (key, siblings) => shell.emit('conflict', { key, siblings }),
+    siblingsWarn: config.siblingsWarn,
+    onConflict: (key, siblings) => shell.emit('conflict', { key, siblings, overWarning: siblings > config.siblingsWarn }),
   });
   delivery = new HintDelivery({
     hints,

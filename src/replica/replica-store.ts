@@ -11,6 +11,7 @@
  * @module
  */
 import type { Storage } from '../storage/storage.js';
+import { DynamoError } from '../errors.js';
 import { decodeVersions, encodeVersions } from '../codec/versions.js';
 import {
   emptySet,
@@ -62,6 +63,12 @@ export interface ReplicaStoreOptions {
    * pruned.
    */
   now?(): number;
+  /**
+   * Most versions a coordinated write may leave under one key: past it the write is refused
+   * with `TOO_MANY_SIBLINGS` before anything is stored. Merges of what other replicas sent
+   * are never refused (replicas must converge). @default Infinity
+   */
+  maxSiblings?: number;
   /** Clock pruning thresholds; needs `now`. @default false (no pruning) */
   pruning?: Readonly<PruneOptions> | false;
 }
@@ -126,6 +133,13 @@ export class ReplicaStore {
       // `update` leaves the writer's time unknown: stamping sets it to now.
       const written = update(stored, context, actor, value, this.#counter.current);
       const { dot, context: writer } = written;
+      const limit = this.#options.maxSiblings ?? Infinity;
+      if (written.set.values.length > limit) {
+        throw new DynamoError(
+          'TOO_MANY_SIBLINGS',
+          `the write would leave ${written.set.values.length} versions of the key, over maxSiblings (${limit}): read the key and write with its context to merge them`,
+        );
+      }
       const set = this.#prepare(written.set);
       await this.#counter.issue(dot.counter);
       const encoded = encodeVersions(set);
