@@ -1,16 +1,22 @@
 /**
- * The cart itself: a plain object from SKU to quantity, and how concurrent versions of it
- * are merged. Pure (no I/O), and the only module that knows a cart's shape, so that a CRDT
- * (an ORMap of counters) can replace it without touching the HTTP or storage code.
+ * The cart itself, and the only module that knows its shape: a CRDT, an {@link ORMap} from
+ * SKU to a {@link PNCounter} holding the quantity. Pure (no I/O).
  *
- * The merge is the Dynamo paper's shopping cart (§4.4): the union of the items, so an
- * "add to cart" is never lost. Its known weakness is the paper's too: an item removed in
- * one version and still present in a concurrent one comes back, and two concurrent adds of
- * the same SKU keep the larger quantity, not the sum.
+ * A CRDT merges concurrent versions exactly, so `Dynamo.get` merges a cart's siblings by
+ * itself and the paper's anomalies (§4.4) are gone: an item removed in one version and
+ * still present in a concurrent one stays removed (a remove drops what its read had seen;
+ * only an add it had not seen keeps the item), and concurrent adds of the same SKU add up.
+ *
+ * Every change names an actor, the writer making it, which must be stable for that writer
+ * and never used by two writers at once (see ./cart-store.ts).
  * @module
  */
+import { ORMap, PNCounter } from '../../src/index.js';
 
-/** SKU → quantity (a positive integer). Stored as is (CBOR) under the cart's key. */
+/** What is stored under the cart's key: SKU → quantity, as a CRDT. */
+export type CartState = ORMap;
+
+/** What the API shows: SKU → quantity (a positive integer), SKUs sorted. */
 export type Cart = Readonly<Record<string, number>>;
 
 /** Largest quantity one line may hold. */
@@ -33,44 +39,50 @@ export function isQty(qty: unknown): qty is number {
 }
 
 /** The cart nobody has written yet. */
-export function emptyCart(): Cart {
-  return {};
+export function emptyCart(): CartState {
+  return ORMap.empty();
 }
 
 /**
- * One cart from the siblings a read returned: every SKU any of them holds, at the largest
- * quantity any of them gives it. Values that are not carts (written by something else)
- * are ignored rather than trusted.
+ * One cart from the values a read returned (usually one: `get` merges CRDT siblings).
+ * Carts merge; values that are not carts (written by something else) are ignored rather
+ * than trusted.
  */
-export function mergeCarts(siblings: readonly unknown[]): Cart {
-  const merged = new Map<string, number>();
-  for (const sibling of siblings) {
-    for (const [sku, qty] of lines(sibling)) merged.set(sku, Math.max(merged.get(sku) ?? 0, qty));
+export function mergeCarts(values: readonly unknown[]): CartState {
+  let merged = emptyCart();
+  for (const value of values) if (value instanceof ORMap) merged = merged.merge(value);
+  return merged;
+}
+
+/**
+ * `cart` with `qty` more of `sku`, counted under `actor`; the line is capped at
+ * {@link MAX_QTY} (an add past the cap adds only up to it, or nothing).
+ */
+export function addItem(cart: CartState, actor: string, sku: string, qty: number): CartState {
+  const room = MAX_QTY - quantity(cart, sku);
+  if (room <= 0) return cart;
+  return cart.update(actor, sku, PNCounter, (q) => q.increment(actor, Math.min(qty, room)));
+}
+
+/** `cart` without `sku`: removes every add of it this cart has seen (none: the same cart). */
+export function removeItem(cart: CartState, sku: string): CartState {
+  return cart.remove(sku);
+}
+
+/**
+ * The lines of `cart` as the API shows them: SKU → quantity, SKUs sorted. Fields that are
+ * not valid lines (another type, a bad SKU, a quantity below 1) are left out; concurrent
+ * adds may sum past {@link MAX_QTY}, which is shown capped.
+ */
+export function itemsOf(cart: CartState): Cart {
+  const lines: [string, number][] = [];
+  for (const sku of cart.keys()) {
+    const qty = quantity(cart, sku);
+    if (isSku(sku) && qty >= 1) lines.push([sku, Math.min(qty, MAX_QTY)]);
   }
-  return fromLines(merged);
+  return Object.fromEntries(lines);
 }
 
-/** `cart` with `qty` more of `sku` (capped at {@link MAX_QTY}). */
-export function addItem(cart: Cart, sku: string, qty: number): Cart {
-  const next = new Map(lines(cart));
-  next.set(sku, Math.min(MAX_QTY, (next.get(sku) ?? 0) + qty));
-  return fromLines(next);
-}
-
-/** `cart` without `sku` (the same cart when it had none). */
-export function removeItem(cart: Cart, sku: string): Cart {
-  const next = new Map(lines(cart));
-  next.delete(sku);
-  return fromLines(next);
-}
-
-/** The valid lines of a stored value, whatever it is. */
-function lines(value: unknown): [string, number][] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
-  return Object.entries(value).filter((line): line is [string, number] => isSku(line[0]) && isQty(line[1]));
-}
-
-/** A cart with its SKUs sorted, so equal carts print (and encode) alike. */
-function fromLines(lines: Map<string, number>): Cart {
-  return Object.fromEntries([...lines].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+function quantity(cart: CartState, sku: string): number {
+  return cart.get(sku, PNCounter)?.value() ?? 0;
 }

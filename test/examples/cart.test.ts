@@ -1,23 +1,44 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addItem, emptyCart, isQty, isSku, mergeCarts, removeItem } from '../../examples/cart-service/cart.js';
+import { ORMap, ORSet, PNCounter } from '../../src/index.js';
+import { addItem, emptyCart, isQty, isSku, itemsOf, mergeCarts, removeItem, type CartState } from '../../examples/cart-service/cart.js';
 import { ConfigError, parseConfig } from '../../examples/cart-service/config.js';
 
-test('mergeCarts: union of the SKUs at the largest quantity; non-carts ignored', () => {
-  assert.deepEqual(mergeCarts([]), {});
-  assert.deepEqual(mergeCarts([{ book: 1, pen: 2 }, { pen: 5, lamp: 1 }]), { book: 1, lamp: 1, pen: 5 });
-  assert.deepEqual(mergeCarts([null, 'x', [1], { book: 1, bad: -1, ' no': 2 }]), { book: 1 });
-  assert.deepEqual(Object.keys(mergeCarts([{ b: 1 }, { a: 1 }])), ['a', 'b'], 'sorted, so equal carts encode alike');
+test('addItem and removeItem return new carts; quantities add up and are capped', () => {
+  const cart = emptyCart();
+  const one = addItem(cart, 'a', 'book', 2);
+  assert.deepEqual(itemsOf(cart), {});
+  assert.deepEqual(itemsOf(addItem(one, 'a', 'book', 3)), { book: 5 });
+  assert.deepEqual(itemsOf(addItem(one, 'a', 'book', 1_000_000)), { book: 1_000_000 }, 'capped');
+  const full = addItem(one, 'a', 'book', 1_000_000);
+  assert.equal(addItem(full, 'a', 'book', 1), full, 'nothing to add past the cap');
+  assert.deepEqual(itemsOf(removeItem(one, 'book')), {});
+  assert.deepEqual(itemsOf(removeItem(one, 'pen')), { book: 2 });
+  assert.deepEqual(Object.keys(itemsOf(addItem(addItem(cart, 'a', 'pen', 1), 'a', 'book', 1))), ['book', 'pen'], 'sorted');
 });
 
-test('addItem and removeItem return new carts', () => {
-  const cart = emptyCart();
-  const one = addItem(cart, 'book', 2);
-  assert.deepEqual(cart, {});
-  assert.deepEqual(addItem(one, 'book', 3), { book: 5 });
-  assert.deepEqual(addItem(one, 'book', 1_000_000), { book: 1_000_000 }, 'capped');
-  assert.deepEqual(removeItem(one, 'book'), {});
-  assert.deepEqual(removeItem(one, 'pen'), { book: 2 });
+test('mergeCarts: a removed item stays removed, concurrent adds are all kept and add up; non-carts ignored', () => {
+  assert.deepEqual(itemsOf(mergeCarts([])), {});
+  const base = addItem(addItem(emptyCart(), 'a', 'book', 1), 'a', 'pen', 2);
+  // Two writers change the same version concurrently: one removes the pen and adds a mug,
+  // the other adds a lamp and one more book.
+  const left = addItem(removeItem(base, 'pen'), 'a', 'mug', 1);
+  const right = addItem(addItem(base, 'b', 'lamp', 1), 'b', 'book', 1);
+  assert.deepEqual(itemsOf(mergeCarts([left, right])), { book: 2, lamp: 1, mug: 1 });
+  assert.deepEqual(itemsOf(mergeCarts([right, left])), { book: 2, lamp: 1, mug: 1 }, 'in any order');
+  // An add of the pen the remover had not seen keeps the pen, with that add's quantity only.
+  const again = addItem(base, 'b', 'pen', 1);
+  assert.deepEqual(itemsOf(mergeCarts([left, again])), { book: 1, mug: 1, pen: 1 });
+  assert.deepEqual(itemsOf(mergeCarts([null, 'x', [1], { book: 1 }, ORSet.empty<string>().add('a', 'x'), base])), { book: 1, pen: 2 });
+});
+
+test('itemsOf shows only valid lines: counters at a valid SKU with a quantity of at least 1', () => {
+  const cart: CartState = ORMap.empty()
+    .update('a', 'book', PNCounter, (q) => q.increment('a', 1))
+    .update('a', 'bad sku', PNCounter, (q) => q.increment('a', 1))
+    .update('a', 'zero', PNCounter, (q) => q.increment('a', 1).decrement('a', 1))
+    .update('a', 'note', ORSet, (s) => s.add('a', 'gift'));
+  assert.deepEqual(itemsOf(cart), { book: 1 });
 });
 
 test('SKUs and quantities are validated; no SKU can be __proto__', () => {
