@@ -214,7 +214,7 @@ export const DEFAULTS = {
   hintIntervalMs: 1000,
   antiEntropyIntervalMs: 30_000,
   tombstoneGraceMs: 3_600_000,
-  clockPruning: RIAK_PRUNE_DEFAULTS,
+  clockPruning: RIAK_PRUNE_DEFAULTS as Readonly<Required<ClockPruningOptions>>,
   siblingsWarn: 25,
   maxSiblings: 100,
   mergeCrdts: true,
