@@ -10,6 +10,7 @@ import { DynamoError, TimeoutError, ValidationError } from './errors.js';
 import type { DynamoEvents, SyncReport } from './events.js';
 import { decodeStored, encodeValue, keyBytes, stampValue, type Key } from './keys.js';
 import { HybridClock } from './time/hybrid-clock.js';
+import { hashKey } from './ring/hash.js';
 import { printableKey, silentLogger, type Logger } from './logger.js';
 import { settleSiblings, UNSETTLED } from './resolve/settle.js';
 import type { SiblingInfo } from './resolve/resolvers.js';
@@ -39,6 +40,26 @@ export interface GetResult<T> {
 export interface PutResult {
   /** Covers what the request's context covered plus the version just written. */
   readonly context: string;
+}
+
+/** What `ring()` returns. */
+export interface RingInfo {
+  /** Q, the number of equal partitions of the hash space. */
+  readonly partitions: number;
+  /** `owners[p]`: the id of the member that owns partition `p` (the first of its preference lists). */
+  readonly owners: readonly string[];
+  /** A digest of the ring: members that agree on the ring have the same checksum. */
+  readonly checksum: string;
+}
+
+/** What `placement(key)` returns. */
+export interface Placement {
+  /** The key's 32-bit ring position (the first 32 bits of its MurmurHash3 x64 128-bit hash). */
+  readonly position: number;
+  /** The partition the position falls in: its top log2(Q) bits. */
+  readonly partition: number;
+  /** The N members holding its replicas, in ring order (its preference list). */
+  readonly owners: readonly string[];
 }
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -230,6 +251,27 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   preferenceList(key: Key): string[] {
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
     return this.#parts?.membership.ring.preferenceList(bytes, this.#config.n) ?? [];
+  }
+
+  /**
+   * The ring as this member sees it: Q, the owner of each partition (`owners[p]`; `[]`
+   * before `start()`), and the ring's checksum (equal on members that agree on the ring).
+   */
+  ring(): RingInfo {
+    const ring = this.#parts?.membership.ring;
+    if (ring === undefined) return { partitions: this.#config.partitions, owners: [], checksum: '' };
+    const owners = new Array<string>(ring.partitions);
+    for (let p = 0; p < ring.partitions; p++) owners[p] = ring.owner(p);
+    return { partitions: ring.partitions, owners, checksum: ring.checksum };
+  }
+
+  /** Where `key` lives: its 32-bit ring position, its partition, and its preference list. */
+  placement(key: Key): Placement {
+    const bytes = keyBytes(key, this.#config.maxKeyBytes);
+    const position = hashKey(bytes);
+    const ring = this.#parts?.membership.ring;
+    const partition = ring?.partitionOfHash(position) ?? Math.floor(position / 2 ** (32 - Math.log2(this.#config.partitions)));
+    return { position, partition, owners: this.preferenceList(bytes) };
   }
 
   /** Every member this one knows of, itself included. */

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-export { Dynamo, type GetResult, type PutResult } from './dynamo.js';
+export { Dynamo, type GetResult, type PutResult, type RingInfo, type Placement } from './dynamo.js';
 export type { Logger } from './logger.js';
 export { DEFAULTS, type DynamoOptions, type RequestOptions, type ClockPruningOptions } from './config.js';
 export { DynamoError, QuorumError, TimeoutError, ValidationError, type DynamoErrorOptions } from './errors.js';

@@ -10,6 +10,9 @@
  * | `GET /members` | `{ members: [{ id, address, status, vnodes }] }` as this member sees them |
  * | `GET /metrics` | `dynamo.metrics()` |
  * | `GET /health` | `{ status, id, hintsPending, up, down }`; 503 once shutting down |
+ * | `GET /ring` | `{ partitions, owners, counts, version }`: the owner of every partition (see ring-view.ts) |
+ * | `GET /placement?key=` | `{ key, position, partition, owners }`: where a key's N replicas live |
+ * | `GET /` or `/cluster` | the cluster page (HTML; its `/cluster.js`, `/cluster.css`, `/favicon.svg`; see page.ts) |
  *
  * Errors are `{ error, code }`: 400 for bad input (`INVALID_CART_ID`, `INVALID_SKU`,
  * `INVALID_QTY`, `INVALID_JSON`, `INVALID_ARGUMENT`), 404 `NOT_FOUND`, 405
@@ -22,11 +25,13 @@ import { DynamoError, QuorumError, ValidationError, type Dynamo } from '../../sr
 import { isQty, isSku } from './cart.js';
 import { isCartId, type CartStore } from './cart-store.js';
 import { log } from './log.js';
+import { CLUSTER_CSP, CLUSTER_CSS, CLUSTER_HTML, CLUSTER_ICON, CLUSTER_JS } from './page.js';
+import { RingSampler } from './ring-view.js';
 
 /** What the API needs besides the carts. */
 export interface ApiDeps {
   readonly store: CartStore;
-  readonly dynamo: Pick<Dynamo, 'id' | 'members' | 'metrics' | 'hintsPending'>;
+  readonly dynamo: Pick<Dynamo, 'id' | 'members' | 'metrics' | 'hintsPending' | 'preferenceList' | 'ring' | 'placement'>;
   /** True once the process is shutting down. */
   readonly stopping: () => boolean;
 }
@@ -46,11 +51,26 @@ export class HttpError extends Error {
   }
 }
 
+/** A non-JSON answer (the cluster page and its assets). */
+class Asset {
+  constructor(
+    readonly contentType: string,
+    readonly text: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {}
+}
+
+const PAGE = new Asset('text/html; charset=utf-8', CLUSTER_HTML, { 'content-security-policy': CLUSTER_CSP });
+const SCRIPT = new Asset('text/javascript; charset=utf-8', CLUSTER_JS);
+const STYLE = new Asset('text/css; charset=utf-8', CLUSTER_CSS);
+const ICON = new Asset('image/svg+xml', CLUSTER_ICON);
+
 type Handler = (params: readonly string[], request: IncomingMessage) => Promise<unknown>;
 
 /** The request listener of the service's `http.Server`. */
 export function createApi(deps: ApiDeps): (request: IncomingMessage, response: ServerResponse) => void {
   const { store, dynamo } = deps;
+  const sampler = new RingSampler(dynamo);
   const routes: [method: string, path: RegExp, handler: Handler][] = [
     ['GET', /^\/carts\/([^/]+)$/, ([id]) => store.read(cartId(id))],
     ['POST', /^\/carts\/([^/]+)\/items$/, async ([id], request) => {
@@ -74,11 +94,17 @@ export function createApi(deps: ApiDeps): (request: IncomingMessage, response: S
       if (status !== 'ok') throw new HttpError(503, 'STOPPING', 'shutting down', body);
       return body;
     }],
+    ['GET', /^\/ring$/, () => sampler.ring()],
+    ['GET', /^\/placement$/, async (_, request) => sampler.placement(keyParam(request))],
+    ['GET', /^\/(?:cluster)?$/, async () => PAGE],
+    ['GET', /^\/cluster\.js$/, async () => SCRIPT],
+    ['GET', /^\/cluster\.css$/, async () => STYLE],
+    ['GET', /^\/favicon\.svg$/, async () => ICON],
   ];
 
   return (request, response) => {
     void route(routes, request).then(
-      (body) => send(response, 200, body),
+      (body) => (body instanceof Asset ? sendAsset(response, body) : send(response, 200, body)),
       (error: unknown) => {
         const [status, body] = errorBody(error);
         if (status === 500) log('error', 'request failed', { method: request.method, url: request.url, err: error });
@@ -105,6 +131,14 @@ function decode(segment: string | undefined): string {
   } catch {
     throw new HttpError(400, 'INVALID_PATH', 'malformed percent-encoding in the path');
   }
+}
+
+/** The `key` query parameter of `/placement`: any string key Dynamo accepts. */
+function keyParam(request: IncomingMessage): string {
+  const key = new URL(request.url ?? '/', 'http://localhost').searchParams.get('key');
+  // Too long a key is Dynamo's ValidationError: a 400 as well.
+  if (key === null || key === '') throw new HttpError(400, 'INVALID_KEY', 'give ?key= a key, e.g. cart:alice');
+  return key;
 }
 
 function cartId(id: string | undefined): string {
@@ -156,4 +190,15 @@ function send(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   response.end(text);
+}
+
+function sendAsset(response: ServerResponse, asset: Asset): void {
+  response.writeHead(200, {
+    'content-type': asset.contentType,
+    'content-length': Buffer.byteLength(asset.text),
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+    ...asset.headers,
+  });
+  response.end(asset.text);
 }
