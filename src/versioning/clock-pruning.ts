@@ -12,7 +12,11 @@
  * chosen by riak's rule over the whole history: oldest first; nothing while the history has
  * at most `small` actors or the oldest is younger than `youngMs`; otherwise drop while over
  * `big` or older than `oldMs`. Actors that still name a value, or whose time is unknown,
- * count toward the size but are passed over.
+ * count toward the size but are passed over. Then the cloud is bounded on its own
+ * (`boundCloud`): at most `big` dots besides the stored values' dots and each actor's
+ * newest dot, oldest first, since
+ * gaps left by the member's writes of other keys keep a busy actor's dots from ever
+ * folding into its vector entry.
  *
  * Why no value is ever lost (the argument docs/design.md "Clock pruning" repeats):
  * 1. A history only ever removes values: `update` drops the stored values its client's
@@ -79,9 +83,14 @@ export function stampTimes<V>(set: DVVSet<V>, nowMs: number): DVVSet<V> {
 
 /**
  * `set` with the actors riak's rule drops (see the module doc) forgotten: their vector
- * entries, cloud dots and times. Returns `set` itself when nothing is dropped.
+ * entries, cloud dots and times; then the cloud bounded by {@link boundCloud} with `big`.
+ * Returns `set` itself when nothing is dropped.
  */
 export function pruneVersions<V>(set: DVVSet<V>, nowMs: number, options: PruneOptions): DVVSet<V> {
+  return boundCloud(pruneActors(set, nowMs, options), options.big);
+}
+
+function pruneActors<V>(set: DVVSet<V>, nowMs: number, options: PruneOptions): DVVSet<V> {
   const { vv, cloud } = set.context;
   if (vv.length + cloud.length <= options.small) return set;
   const actors = actorsOf(set.context);
@@ -106,4 +115,61 @@ export function pruneVersions<V>(set: DVVSet<V>, nowMs: number, options: PruneOp
   const context = { vv: vv.filter((e) => !dropped.has(e[0])), cloud: cloud.filter((d) => !dropped.has(d.actor)) };
   const left = times.filter((e) => !dropped.has(e[0]));
   return left.length === 0 ? { context, values: set.values } : { context, values: set.values, times: left };
+}
+
+/**
+ * `set` with its cloud cut down to at most `max` spare dots: dots that are neither the dot
+ * of a stored value nor their actor's newest dot in the cloud. The excess goes oldest first
+ * (the lowest counter of the actor with the most spare dots, ties to the lower actor), so
+ * every replica cuts the same way. No vector entry is touched, a value's own dot stays
+ * covered, and every actor keeps its newest dot, so whether an actor is in the history at
+ * all is still up to actor pruning (riak's rule with its ages); since an actor's dots are
+ * numbered over all keys, most actors of a key are one cloud dot and nothing else. The
+ * cloud is thus at most `max` + (actors) + (values) long. Returns `set` itself when nothing
+ * is dropped.
+ *
+ * Why the cloud needs a bound of its own (docs/design.md "Cloud growth"): an actor's dots
+ * are numbered by one counter over all keys, so a member that writes other keys between
+ * writes of this one leaves gaps its vector entry can never close, and each write adds a
+ * cloud dot; the actor keeps a value, so actor pruning never forgets it. A dropped dot is
+ * not a value here, so its version was superseded by a write that had seen it; forgetting
+ * that only shrinks the context (at worst a stale copy of that version comes back as a
+ * false sibling), which is safe by the same argument as pruning a whole actor.
+ */
+export function boundCloud<V>(set: DVVSet<V>, max: number): DVVSet<V> {
+  const cloud = set.context.cloud;
+  if (cloud.length <= max) return set;
+  const valueDots = new Set<string>();
+  for (const v of set.values) valueDots.add(`${v.dot.counter}@${v.dot.actor}`);
+  // Per actor, in cloud order (actor, then counter ascending): the spare dots' indexes.
+  const lists: number[][] = [];
+  let spare = 0;
+  for (let i = 0; i < cloud.length; i++) {
+    const d = cloud[i]!;
+    if (i === 0 || cloud[i - 1]!.actor !== d.actor) lists.push([]);
+    const newest = i === cloud.length - 1 || cloud[i + 1]!.actor !== d.actor;
+    if (newest || valueDots.has(`${d.counter}@${d.actor}`)) continue;
+    lists[lists.length - 1]!.push(i);
+    spare++;
+  }
+  let excess = spare - max;
+  if (excess <= 0) return set;
+  // Water-filling: take from the actor with the most spare dots left (ties: the lower
+  // actor, `lists` being in actor order), lowest counter first. The cut depends only on
+  // the per-actor counts, so a replica re-cutting a merge of its copy with a cut copy
+  // arrives at the same cloud, and anti-entropy settles.
+  const taken = lists.map(() => 0);
+  const dropped = new Set<number>();
+  while (excess > 0) {
+    let best = 0;
+    for (let i = 1; i < lists.length; i++) {
+      if (lists[i]!.length - taken[i]! > lists[best]!.length - taken[best]!) best = i;
+    }
+    dropped.add(lists[best]![taken[best]!]!);
+    taken[best]!++;
+    excess--;
+  }
+  // Every actor keeps a dot, so the times stay as they are.
+  const context = { vv: set.context.vv, cloud: cloud.filter((_, i) => !dropped.has(i)) };
+  return set.times === undefined ? { context, values: set.values } : { context, values: set.values, times: set.times };
 }
