@@ -11,6 +11,9 @@ import { hashKey } from '../ring/hash.js';
 /** Segments per partition tree: 2^LEAF_BITS. 64 keeps a 100k-key partition set's trees small. */
 export const LEAF_BITS = 6;
 
+/** Where the key starts in its storage key (after the 4-byte ring position). */
+export const KEY_OFFSET = 4;
+
 /** Storage key of `key`: its ring position, then the key. */
 export function dataKey(key: Uint8Array, hash = hashKey(key)): Uint8Array {
   const out = new Uint8Array(4 + key.length);
@@ -22,10 +25,19 @@ export function dataKey(key: Uint8Array, hash = hashKey(key)): Uint8Array {
   return out;
 }
 
-/** The ring position and the key of a storage key made by `dataKey`. */
+/** The ring position and the key (a copy) of a storage key made by `dataKey`. */
 export function parseDataKey(storageKey: Uint8Array): { hash: number; key: Uint8Array } {
-  const hash = ((storageKey[0]! << 24) | (storageKey[1]! << 16) | (storageKey[2]! << 8) | storageKey[3]!) >>> 0;
-  return { hash, key: storageKey.slice(4) };
+  return { hash: positionOf(storageKey), key: storageKey.slice(KEY_OFFSET) };
+}
+
+/** The ring position in front of a storage key made by `dataKey`. */
+export function positionOf(storageKey: Uint8Array): number {
+  return ((storageKey[0]! << 24) | (storageKey[1]! << 16) | (storageKey[2]! << 8) | storageKey[3]!) >>> 0;
+}
+
+/** The key of a storage key made by `dataKey`, as a view into it: no copy, so for the hot paths. */
+export function keyView(storageKey: Uint8Array): Uint8Array {
+  return storageKey.subarray(KEY_OFFSET);
 }
 
 function bits(partitions: number): number {

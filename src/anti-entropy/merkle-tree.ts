@@ -107,7 +107,19 @@ let scratchView = new DataView(scratch.buffer);
  * same in every process.
  */
 export function entryDigest(key: Uint8Array, value: Uint8Array): Digest {
-  const n = 4 + key.length + value.length;
+  return entryDigestAt(key, 0, value);
+}
+
+/** Longest key copied into the frame byte by byte; longer ones are copied natively. */
+const SHORT_KEY = 64;
+
+/**
+ * {@link entryDigest} of the key that fills `source` from `keyStart` on, without a view or a
+ * copy of it: the write path hands storage keys (ring position, then key) straight in.
+ */
+export function entryDigestAt(source: Uint8Array, keyStart: number, value: Uint8Array): Digest {
+  const keyLength = source.length - keyStart;
+  const n = 4 + keyLength + value.length;
   let bytes = scratch;
   let view = scratchView;
   if (n > bytes.length) {
@@ -120,9 +132,13 @@ export function entryDigest(key: Uint8Array, value: Uint8Array): Digest {
       scratchView = view;
     }
   }
-  view.setUint32(0, key.length, true);
-  bytes.set(key, 4);
-  bytes.set(value, 4 + key.length);
+  view.setUint32(0, keyLength, true);
+  if (keyLength <= SHORT_KEY) {
+    for (let i = 0; i < keyLength; i++) bytes[4 + i] = source[keyStart + i]!;
+  } else {
+    bytes.set(keyStart === 0 ? source : source.subarray(keyStart), 4);
+  }
+  bytes.set(value, 4 + keyLength);
 
   let a = SEED_HI;
   let b = SEED_LO;

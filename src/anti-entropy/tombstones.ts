@@ -16,7 +16,7 @@ import type { Clock } from '../time/clock.js';
 import { decodeVersions } from '../codec/versions.js';
 import { keyId } from '../keys.js';
 import type { ReplicaStore, Versions } from '../replica/replica-store.js';
-import { parseDataKey } from './layout.js';
+import { keyView } from './layout.js';
 
 export interface TombstoneDeps {
   readonly self: string;
@@ -50,11 +50,13 @@ export class TombstoneCollector {
 
   /** The replica store's change hook (with the decoded versions when it has them). */
   observe(storageKey: Uint8Array, after: Uint8Array | undefined, set?: Versions): void {
-    const { key } = parseDataKey(storageKey);
+    const dead = after !== undefined && onlyTombstones(set ?? decodeVersions(after, { copy: false }));
+    // Every write passes here: with no candidate to forget, a live key costs nothing more.
+    if (!dead && this.#candidates.size === 0) return;
+    const key = keyView(storageKey);
     const id = keyId(key);
-    const dead = after !== undefined && onlyTombstones(set ?? decodeVersions(after));
     if (!dead) this.#candidates.delete(id);
-    else if (!this.#candidates.has(id)) this.#candidates.set(id, { key, since: this.#deps.clock.now() });
+    else if (!this.#candidates.has(id)) this.#candidates.set(id, { key: key.slice(), since: this.#deps.clock.now() });
   }
 
   /** Collects every candidate past its grace whose owners all agree. Returns how many. */

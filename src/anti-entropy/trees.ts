@@ -5,19 +5,30 @@
  * @module
  */
 import type { Storage } from '../storage/storage.js';
-import { MerkleTree, entryDigest, type Digest } from './merkle-tree.js';
-import { LEAF_BITS, leafOf, parseDataKey } from './layout.js';
+import { MerkleTree, entryDigestAt, type Digest } from './merkle-tree.js';
+import { KEY_OFFSET, LEAF_BITS, positionOf } from './layout.js';
+
+/**
+ * Benchmarks only (not exported from the package): while `enabled` is false every
+ * {@link HashTrees} ignores changes, so `bench/anti-entropy.ts` can measure what keeping the
+ * trees current costs the write path. The trees are wrong from then on: never switch it off
+ * in a member that is meant to repair anything.
+ * @internal
+ */
+export const treeMaintenance = { enabled: true };
 
 export class HashTrees {
-  readonly #partitions: number;
   readonly #shift: number;
-  readonly #trees = new Map<number, MerkleTree>();
+  readonly #leafShift: number;
+  /** By partition; undefined until a key of it is stored (an array: this is looked up on every write). */
+  readonly #trees: (MerkleTree | undefined)[];
   readonly #emptyLeaves: Uint8Array;
   readonly #emptyRoot: Digest;
 
   constructor(partitions: number) {
-    this.#partitions = partitions;
     this.#shift = 32 - Math.log2(partitions);
+    this.#leafShift = this.#shift - LEAF_BITS;
+    this.#trees = new Array<MerkleTree | undefined>(partitions).fill(undefined);
     const empty = new MerkleTree(LEAF_BITS);
     this.#emptyLeaves = empty.level(LEAF_BITS);
     this.#emptyRoot = empty.root();
@@ -30,20 +41,23 @@ export class HashTrees {
 
   /** The replica store's change hook: a stored record went from `before` to `after`. */
   change(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined): void {
-    const { hash, key } = parseDataKey(storageKey);
+    if (!treeMaintenance.enabled) return;
+    // The key is read in place, after its 4-byte position: this runs on every write.
+    const hash = positionOf(storageKey);
     const partition = this.partitionOf(hash);
-    let tree = this.#trees.get(partition);
-    if (tree === undefined) this.#trees.set(partition, (tree = new MerkleTree(LEAF_BITS)));
+    let tree = this.#trees[partition];
+    if (tree === undefined) this.#trees[partition] = tree = new MerkleTree(LEAF_BITS);
     tree.update(
-      leafOf(hash, this.#partitions),
-      before === undefined ? undefined : entryDigest(key, before),
-      after === undefined ? undefined : entryDigest(key, after),
+      // The segment, as layout.ts's leafOf computes it.
+      (hash >>> this.#leafShift) & ((1 << LEAF_BITS) - 1),
+      before === undefined ? undefined : entryDigestAt(storageKey, KEY_OFFSET, before),
+      after === undefined ? undefined : entryDigestAt(storageKey, KEY_OFFSET, after),
     );
   }
 
   /** Rebuilds every tree from the records in `space`. */
   async rebuild(storage: Storage, space: string): Promise<void> {
-    this.#trees.clear();
+    this.#trees.fill(undefined);
     for await (const [storageKey, value] of storage.iterate(space)) this.change(storageKey, undefined, value);
   }
 
@@ -51,26 +65,38 @@ export class HashTrees {
   partitionsWithData(): number[] {
     const empty = this.#emptyRoot;
     const out: number[] = [];
-    for (const [partition, tree] of this.#trees) {
+    this.#trees.forEach((tree, partition) => {
+      if (tree === undefined) return;
       const root = tree.root();
       if (root.hi !== empty.hi || root.lo !== empty.lo) out.push(partition);
-    }
-    return out.sort((a, b) => a - b);
+    });
+    return out;
+  }
+
+  /**
+   * Whether this member holds no key of `partition`: no tree, or a root back to empty (an
+   * empty root with entries would take a 64-bit collision).
+   */
+  isEmpty(partition: number): boolean {
+    const tree = this.#trees[partition];
+    if (tree === undefined) return true;
+    const root = tree.root();
+    return root.hi === this.#emptyRoot.hi && root.lo === this.#emptyRoot.lo;
   }
 
   root(partition: number): Digest {
-    return this.#trees.get(partition)?.root() ?? this.#emptyRoot;
+    return this.#trees[partition]?.root() ?? this.#emptyRoot;
   }
 
   /** The leaf digests of a partition, 8 bytes each. */
   leaves(partition: number): Uint8Array {
-    return this.#trees.get(partition)?.level(LEAF_BITS) ?? this.#emptyLeaves;
+    return this.#trees[partition]?.level(LEAF_BITS) ?? this.#emptyLeaves;
   }
 
   /** Memory held by the trees, in bytes. */
   get byteSize(): number {
     let total = 0;
-    for (const tree of this.#trees.values()) total += tree.byteSize;
+    for (const tree of this.#trees) total += tree?.byteSize ?? 0;
     return total;
   }
 }

@@ -9,6 +9,7 @@ import {
   MAX_LEAF_BITS,
   MerkleTree,
   entryDigest,
+  entryDigestAt,
   type Digest,
 } from '../../src/anti-entropy/merkle-tree.js';
 
@@ -139,6 +140,15 @@ describe('entryDigest', () => {
     // With a separator byte instead of a length, these two would share the frame a 0 0 b.
     assert.notDeepEqual(entryDigest(bytes('a\u0000'), bytes('b')), entryDigest(bytes('a'), bytes('\u0000b')));
     assert.notDeepEqual(entryDigest(bytes('ab'), bytes('')), entryDigest(bytes('a'), bytes('b')));
+  });
+
+  test('entryDigestAt hashes the key filling the rest of its source, short keys and long ones', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 100 }), (prefix, key, value) => {
+        const source = new Uint8Array([0xee, ...prefix, ...key]).subarray(1);
+        assert.deepEqual(entryDigestAt(source, prefix.length, value), entryDigest(key, value));
+      }),
+    );
   });
 
   test('hashes only the bytes a view shows', () => {
