@@ -6,40 +6,23 @@
 // The cluster runs the library as users run it: compiled by tsc into dist/ (built first), not
 // transpiled on the fly by tsx, whose keepNames helper costs a call for every closure
 // created. BENCH_SRC=1 measures src/ through tsx instead.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { ClassicLevel } from 'classic-level';
 import type { Storage } from '../src/index.js';
 import { formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js';
 import { measureMemoryPerVersion } from './memory-per-version.js';
 import { writeReport } from './report.js';
+import { buildDist, measureSource } from './build.js';
 
 type Library = typeof import('../src/index.js');
 
-/** Builds dist/ and loads it, or loads src/ when BENCH_SRC=1. Says which on stdout. */
+/** Builds dist/ and loads it, or loads src/ when BENCH_SRC=1. */
 async function loadLibrary(): Promise<Library> {
-  if (process.env['BENCH_SRC'] === '1') {
-    console.log('measuring src/ through tsx (BENCH_SRC=1)');
-    return import('../src/index.js');
-  }
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const started = performance.now();
-  try {
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  } catch {
-    // tsc still emits when it finds type errors; a dist/ that is there is what users would get.
-    console.log('tsc reported errors (above); measuring what it emitted');
-  }
-  const entry = join(root, 'dist', 'index.js');
-  if (!existsSync(entry)) throw new Error(`the build left no ${entry}`);
-  console.log(`measuring dist/, built by tsc in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  buildDist();
+  if (measureSource) return import('../src/index.js');
   // A computed specifier: dist/ need not exist when the benchmarks are type-checked.
   return (await import(new URL('../dist/index.js', import.meta.url).href)) as Library;
 }

@@ -20,10 +20,10 @@
 // BENCH_REDIS=0 (skip Redis), BENCH_IDLE_MS (default 2000), BENCH_GOSSIP_MS (members'
 // gossipIntervalMs; default the library's), BENCH_PROF=<dir> (member 0 runs with --cpu-prof
 // into <dir>), BENCH_SRC=1 (measure src/ through tsx instead of the built dist/).
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { buildDist } from './build.js';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -40,7 +40,6 @@ const GOSSIP_MS = process.env['BENCH_GOSSIP_MS'] === undefined ? undefined : Num
 const PROFILE_DIR = process.env['BENCH_PROF'];
 const SPLIT_64 = [22, 21, 21];
 const WAIT_TIMEOUT_MS = 1000;
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 // ---------------------------------------------------------------------------------------
 // Children and cleanup: every process this bench starts is in `children`, killed by PID.
@@ -122,21 +121,6 @@ async function freePorts(count: number): Promise<number[]> {
 }
 
 /** Builds dist/ as bench/cluster.ts does (members load it), unless BENCH_SRC=1. */
-function build(): void {
-  if (process.env['BENCH_SRC'] === '1') {
-    console.log('measuring src/ through tsx (BENCH_SRC=1)');
-    return;
-  }
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const started = performance.now();
-  try {
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  } catch {
-    console.log('tsc reported errors (above); measuring what it emitted');
-  }
-  if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('the build left no dist/index.js');
-  console.log(`measuring dist/, built by tsc in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-}
 
 // ---------------------------------------------------------------------------------------
 // libdynamo over three processes.
@@ -592,7 +576,7 @@ function ratioLine(what: string, ours: LoadResult | undefined, theirs: LoadResul
 
 async function main(): Promise<void> {
   const started = performance.now();
-  build();
+  buildDist();
   const [l1, l5] = loadavg();
   console.log(
     `libdynamo loopback bench: 3 member processes on TcpTransport, ${DURATION_MS} ms per workload, Node ${process.version}, ` +

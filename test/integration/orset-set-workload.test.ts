@@ -7,25 +7,13 @@
 // Real time, seeded choices: SEED=<n> replays the same choices (not the same timing).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ORSet, type Dynamo } from '../../src/index.js';
+import { ORSet, seededRandom, type Dynamo } from '../../src/index.js';
 import { startCluster } from '../helpers/cluster.js';
 
 const SEED = Number(process.env['SEED'] ?? Date.now() % 1_000_000);
 const WORKLOAD_MS = Number(process.env['WORKLOAD_MS'] ?? 6000);
 const CLIENTS = 4;
 const KEYS = ['set:a', 'set:b', 'set:c'];
-
-/** mulberry32: a small seeded generator in [0, 1). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -40,7 +28,7 @@ function setOf(values: readonly unknown[]): ORSet<string> {
 }
 
 test(`ORSet set workload with removes under partitions: no acknowledged add lost, acknowledged removes hold, no siblings (seed ${SEED})`, { timeout: 60_000 }, async () => {
-  const random = generator(SEED);
+  const random = seededRandom(SEED);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const cluster = await startCluster(5, { gossipIntervalMs: 20, timeoutMs: 400 });
   const history: string[] = [];
