@@ -82,7 +82,9 @@ export function decodeValue<T>(bytes: Uint8Array): T {
 export function stampValue(encoded: Uint8Array, writtenAt: number): Uint8Array {
   const bytes = new Uint8Array(STAMP_BYTES + encoded.length);
   bytes[0] = UINT64_HEAD;
-  new DataView(bytes.buffer).setBigUint64(1, BigInt(writtenAt));
+  // Big-endian, as two 32-bit halves: no BigInt or DataView allocated per write.
+  writeUint32(bytes, 1, Math.floor(writtenAt / 0x1_0000_0000));
+  writeUint32(bytes, 5, writtenAt >>> 0);
   bytes.set(encoded, STAMP_BYTES);
   return bytes;
 }
@@ -90,13 +92,24 @@ export function stampValue(encoded: Uint8Array, writtenAt: number): Uint8Array {
 /** A stored value and the timestamp of its write; `ValidationError` when `bytes` is not one. */
 export function decodeStored<T>(bytes: Uint8Array): { value: T; writtenAt: number } {
   if (bytes.length <= STAMP_BYTES || bytes[0] !== UINT64_HEAD) throw new ValidationError('a stored value must begin with its write timestamp');
-  const writtenAt = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(1));
+  const writtenAt = readUint32(bytes, 1) * 0x1_0000_0000 + readUint32(bytes, 5);
   try {
     return { value: decodeValue<T>(bytes.subarray(STAMP_BYTES)), writtenAt };
   } catch (cause) {
     if (cause instanceof ValidationError) throw cause;
     throw new ValidationError('a stored value is not valid CBOR', { cause });
   }
+}
+
+function writeUint32(bytes: Uint8Array, at: number, n: number): void {
+  bytes[at] = n >>> 24;
+  bytes[at + 1] = (n >>> 16) & 0xff;
+  bytes[at + 2] = (n >>> 8) & 0xff;
+  bytes[at + 3] = n & 0xff;
+}
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
 }
 
 /** CBOR head of an unsigned integer with an 8-byte argument. */

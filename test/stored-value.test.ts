@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { decodeStored, encodeValue, stampValue } from '../src/keys.js';
+import { ORSet, ValidationError } from '../src/index.js';
+
+test('a stored value carries its write timestamp as a CBOR uint64 before the value', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 9e15 }), fc.jsonValue(), (writtenAt, value) => {
+      const bytes = stampValue(encodeValue(value, 1 << 20), writtenAt);
+      assert.equal(bytes[0], 0x1b);
+      assert.equal(Number(new DataView(bytes.buffer).getBigUint64(1)), writtenAt);
+      const stored = decodeStored(bytes);
+      assert.equal(stored.writtenAt, writtenAt);
+      assert.deepEqual(stored.value, value);
+    }),
+  );
+  const set = ORSet.empty<string>().add('a', 'x');
+  const back = decodeStored<ORSet<string>>(stampValue(encodeValue(set, 1 << 20), 7)).value;
+  assert.ok(back instanceof ORSet && back.equals(set), 'a CRDT comes back as its class');
+});
+
+test('bytes that are not a stored value are a ValidationError', () => {
+  for (const bad of [new Uint8Array(0), Uint8Array.of(0x1b, 0, 0), Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0x01), Uint8Array.of(0x1b, 0, 0, 0, 0, 0, 0, 0, 0, 0xff)]) {
+    assert.throws(() => decodeStored(bad), ValidationError);
+  }
+});
