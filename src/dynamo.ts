@@ -136,6 +136,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
         send: (member, message, timeoutMs) => this.#send(member, message, timeoutMs),
         track: (work) => this.#track(work),
         running: () => this.#state === 'running',
+        stamp: (encoded) => stampValue(encoded, this.#hlc.now()),
       });
       this.#parts = parts;
       const { membership } = parts;

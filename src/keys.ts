@@ -137,6 +137,11 @@ function withCrdtTag(encoded: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/** Whether a stored value (from {@link stampValue}) holds a CRDT, read from its tag alone. */
+export function isStoredCrdt(bytes: Uint8Array): boolean {
+  return bytes.length > STAMP_BYTES + CRDT_TAG_HEAD.length && hasCrdtTag(bytes.subarray(STAMP_BYTES));
+}
+
 function hasCrdtTag(bytes: Uint8Array): boolean {
   return bytes.length > CRDT_TAG_HEAD.length && bytes[0] === CRDT_TAG_HEAD[0] && bytes[1] === CRDT_TAG_HEAD[1] && bytes[2] === CRDT_TAG_HEAD[2];
 }

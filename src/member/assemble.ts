@@ -25,7 +25,9 @@ import { createRequestHandler } from '../protocol/request-handler.js';
 import { HashTrees } from '../anti-entropy/trees.js';
 import { AntiEntropy } from '../anti-entropy/exchange.js';
 import { TombstoneCollector } from '../anti-entropy/tombstones.js';
-import { dataKey } from '../anti-entropy/layout.js';
+import { dataKey, keyView } from '../anti-entropy/layout.js';
+import { CrdtCompactor } from '../resolve/crdt-compactor.js';
+import { encodeValue } from '../keys.js';
 import { hashKey } from '../ring/hash.js';
 import { Periodic } from '../time/periodic.js';
 
@@ -45,6 +47,8 @@ export interface MemberShell {
   track(work: Promise<unknown>): void;
   /** Whether the member is running (ring-change work starts only then). */
   running(): boolean;
+  /** A value's encoding stamped with the hybrid timestamp of a write made now. */
+  stamp(encoded: Uint8Array): Uint8Array;
 }
 
 /** The parts of a running member. */
@@ -83,8 +87,24 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
     onChange: (storageKey, before, after, set) => {
       trees.change(storageKey, before, after);
       tombstones.observe(storageKey, after, set);
+      compactor?.observe(keyView(storageKey), set);
     },
   });
+  // Sibling CRDTs merged inside the replicas, by each key's first owner (see crdt-compactor.ts).
+  const compactor = config.mergeCrdts
+    ? new CrdtCompactor({
+        isPrimary: (key) => membership.ring.preferenceList(key, 1)[0] === config.id,
+        write: (key, value, context) =>
+          coordinator.coordinatePut(
+            key,
+            shell.stamp(encodeValue(value, config.maxValueBytes)),
+            context,
+            { r: config.r, w: 1, pr: 0, pw: 0, timeoutMs: config.timeoutMs },
+            { id: config.id },
+          ),
+        track,
+      })
+    : undefined;
   const tombstones = new TombstoneCollector({
     self: config.id,
     clock: clock,

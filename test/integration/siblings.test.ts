@@ -110,6 +110,31 @@ test('CRDT values never surface siblings: an ORMap cart keeps concurrent adds an
   }
 });
 
+test('CRDT siblings are merged inside the replicas too: without any read, every owner ends with one stored version', async () => {
+  const cluster = await startCluster(5, { ids: ['a', 'b', 'c', 'd', 'e'], gossipIntervalMs: 20, timeoutMs: 1000 });
+  try {
+    const node = (id: string) => cluster.node(id);
+    const key = 'cart:alice'; // owned by b, e and a
+    await node('a').put(key, ORSet.empty<string>().add('alice', 'book'));
+    const { context } = await node('a').get<ORSet<string>>(key);
+    cluster.net.partition(['a', 'b', 'c'], ['d', 'e']);
+    await node('a').put(key, ORSet.empty<string>().add('alice', 'book').add('alice', 'pen'), { context, w: 1 });
+    await node('e').put(key, ORSet.empty<string>().add('alice', 'book').add('bob', 'lamp'), { context, w: 1 });
+    cluster.net.heal();
+    await waitUntil(async () => {
+      await Promise.all(cluster.nodes.map((n) => n.sync().catch(() => undefined)));
+      const copies = await Promise.all(['a', 'b', 'e'].map((id) => node(id).readLocal<ORSet<string>>(key)));
+      return copies.every((c) => c !== undefined && c.values.length === 1 && c.values[0]!.value().length === 3);
+    }, 20_000);
+    for (const id of ['a', 'b', 'e']) {
+      const local = await node(id).readLocal<ORSet<string>>(key);
+      assert.deepEqual(local!.values.map((s) => [...s.value()].sort()), [['book', 'lamp', 'pen']], `${id} stores one merged version`);
+    }
+  } finally {
+    await cluster.stop();
+  }
+});
+
 async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
