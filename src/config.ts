@@ -197,26 +197,47 @@ export interface RequestOptions {
 
 /** The defaults, in one place. */
 export const DEFAULTS = {
+  /** Default of {@link DynamoOptions.seeds}: no seeds, so the member starts alone. */
   seeds: [] as readonly string[],
+  /** Default of {@link DynamoOptions.n}: 3 replicas per key. */
   n: 3,
+  /** Default of {@link DynamoOptions.r}: 2 replies per read (lowered to `n` when `n` is smaller). */
   r: 2,
+  /** Default of {@link DynamoOptions.w}: 2 acknowledgements per write (lowered to `n` when `n` is smaller). */
   w: 2,
+  /** Default of {@link DynamoOptions.vnodes}: a ring weight of 128. */
   vnodes: 128,
+  /** Default of {@link DynamoOptions.partitions}: 4096 partitions of the hash space. */
   partitions: 4096,
+  /** Default of {@link DynamoOptions.timeoutMs}: 5000 ms per request. */
   timeoutMs: 5000,
+  /** Default of {@link DynamoOptions.maxKeyBytes}: 1024 bytes (1 KiB). */
   maxKeyBytes: 1024,
+  /** Default of {@link DynamoOptions.maxValueBytes}: 1048576 bytes (1 MiB) of CBOR. */
   maxValueBytes: 1024 * 1024,
+  /** Default of {@link DynamoOptions.readRepair}: reads repair stale replicas. */
   readRepair: true,
+  /** Default of {@link DynamoOptions.gossipIntervalMs}: a gossip round every 100 ms. */
   gossipIntervalMs: 100,
+  /** Default of {@link DynamoOptions.phiThreshold}: a member is suspected once φ exceeds 8. */
   phiThreshold: 8,
+  /** Default of {@link DynamoOptions.maxHints}: at most 100000 hints kept for others. */
   maxHints: 100_000,
+  /** Default of {@link DynamoOptions.maxHintAgeMs}: hints are dropped after 3 days (259200000 ms). */
   maxHintAgeMs: 3 * 24 * 3600 * 1000,
+  /** Default of {@link DynamoOptions.hintIntervalMs}: hint delivery is tried every 1000 ms. */
   hintIntervalMs: 1000,
+  /** Default of {@link DynamoOptions.antiEntropyIntervalMs}: one anti-entropy exchange every 30000 ms. */
   antiEntropyIntervalMs: 30_000,
+  /** Default of {@link DynamoOptions.tombstoneGraceMs}: tombstones are kept at least 1 hour (3600000 ms). */
   tombstoneGraceMs: 3_600_000,
+  /** Default of {@link DynamoOptions.clockPruning}: Riak's thresholds `{ small: 50, big: 50, youngMs: 20000, oldMs: 86400000 }`. */
   clockPruning: RIAK_PRUNE_DEFAULTS as Readonly<Required<ClockPruningOptions>>,
+  /** Default of {@link DynamoOptions.siblingsWarn}: warn past 25 siblings. */
   siblingsWarn: 25,
+  /** Default of {@link DynamoOptions.maxSiblings}: refuse a put that would leave more than 100 siblings. */
   maxSiblings: 100,
+  /** Default of {@link DynamoOptions.mergeCrdts}: CRDT siblings are merged on read. */
   mergeCrdts: true,
 } as const;
 

@@ -22,6 +22,7 @@ export interface RepairEvent {
 
 /** Payload of `conflict`. */
 export interface ConflictEvent {
+  /** The key's bytes (UTF-8 of a string key). */
   readonly key: Uint8Array;
   /** Concurrent values a read returned, or a write left. */
   readonly siblings: number;
@@ -31,6 +32,7 @@ export interface ConflictEvent {
 
 /** Payload of `hint:stored` and `hint:delivered`. */
 export interface HintEvent {
+  /** The key's bytes (UTF-8 of a string key). */
   readonly key: Uint8Array;
   /** The member the hint is for. */
   readonly target: string;
@@ -38,11 +40,20 @@ export interface HintEvent {
 
 /** Payload of `sync`: one anti-entropy round. */
 export interface SyncReport {
+  /** Id of the member this one exchanged with. */
   readonly peer: string;
+  /** Partitions whose Merkle roots were compared (those both members replicate, or those handed off). */
   readonly rangesCompared: number;
+  /** Keys found to differ between the two replicas: missing on one side or held in different versions. */
   readonly keysDiffering: number;
+  /** Records this member pushed to the peer. */
   readonly keysSent: number;
+  /** Records this member received from the peer and merged (0 when handing data off). */
   readonly keysReceived: number;
+  /**
+   * Approximate payload bytes this member sent: digests, listed keys and pushed records,
+   * without the framing and encoding overhead of the messages.
+   */
   readonly bytesSent: number;
 }
 
@@ -68,5 +79,6 @@ export interface DynamoEvents {
   repair: [event: RepairEvent];
   /** A read returned concurrent siblings. */
   conflict: [event: ConflictEvent];
+  /** An anti-entropy exchange with a peer (or a handoff of partitions to a new owner) finished. */
   sync: [report: SyncReport];
 }

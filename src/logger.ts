@@ -10,9 +10,13 @@
 
 /** A pino-compatible logger; `debug` is optional. */
 export interface Logger {
+  /** Routine detail: hints stored and delivered, repairs, ring changes, anti-entropy rounds. Optional. */
   debug?(fields: object, message: string): void;
+  /** Lifecycle: this member starting and stopping, members up, joined and left. */
   info(fields: object, message: string): void;
+  /** Trouble worth a look: members believed down, dropped hints, many siblings, failed background work. */
   warn(fields: object, message: string): void;
+  /** Errors. Required, as pino and `console` have it, though libdynamo reports its own failures at `warn`. */
   error(fields: object, message: string): void;
 }
 

@@ -3,4 +3,5 @@
  * `test`, vitest's `test` and mocha's `it` all fit.
  * @module
  */
+/** Registers a test called `name` whose body is `fn` (sync or async); what it returns is ignored. */
 export type TestFn = (name: string, fn: () => void | Promise<void>) => unknown;

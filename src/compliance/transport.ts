@@ -31,7 +31,12 @@ export interface TransportSuiteOptions {
    * Makes `count` (two or more) transports that can reach each other, not yet listening.
    * `teardown` closes everything they made, including transports the test closed already.
    */
-  setup(count: number): Promise<{ transports: Transport[]; teardown(): Promise<void> }>;
+  setup(count: number): Promise<{
+    /** The transports made: at least `count` of them. */
+    transports: Transport[];
+    /** Closes everything `setup` made; run after each test, whatever its outcome. */
+    teardown(): Promise<void>;
+  }>;
   /** Makes `address` unreachable so requests to it time out (gates the black-hole test). */
   blackhole?(address: string): void | Promise<void>;
   /**

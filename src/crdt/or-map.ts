@@ -52,8 +52,14 @@ export const MAX_MAP_DEPTH = 16;
 
 /** One field of a map's value: its name, its type, and the nested CRDT's value. */
 export interface ORMapEntry {
+  /** The field's name. */
   readonly key: string;
+  /** Type tag of the CRDT in the field (one name may hold fields of several types). */
   readonly type: CrdtTag;
+  /**
+   * The nested CRDT's `value()`: an array of elements (`orset`), an array of
+   * {@link ORMapEntry} (`ormap`), a number (`pncounter`) or the register's value, possibly `undefined` (`lwwregister`).
+   */
   readonly value: unknown;
 }
 

@@ -15,8 +15,11 @@ import { checkActor } from './dots.js';
 
 /** One actor's totals: everything it added (`p`) and subtracted (`n`), both >= 0. */
 export interface PNCounterEntry {
+  /** The actor (e.g. a member or client id) these totals belong to. */
   readonly actor: string;
+  /** Total this actor added: a safe integer >= 0. */
   readonly p: number;
+  /** Total this actor subtracted: a safe integer >= 0. */
   readonly n: number;
 }
 

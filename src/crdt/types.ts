@@ -40,6 +40,8 @@ export type Crdt = ORSet<any> | ORMap | PNCounter | LWWRegister<any>;
  * its tag and its empty state.
  */
 export interface CrdtType<C extends Crdt = Crdt> {
+  /** The type tag the CRDT is stored under. */
   readonly tag: CrdtTag;
+  /** The CRDT's empty state (no one has changed it). */
   empty(): C;
 }

@@ -9,10 +9,13 @@ import type { MemberState } from '../protocol/messages.js';
 
 /** A member as `Dynamo.members()` reports it. */
 export interface MemberInfo {
+  /** The member's unique id (its `id` option, by default its transport address). */
   readonly id: string;
+  /** Its transport address, where peers send it requests. */
   readonly address: string;
   /** `down` is this member's opinion (failure detector); `leaving` is the member's own word. */
   readonly status: 'up' | 'down' | 'leaving';
+  /** Its weight on the ring (its `vnodes` option): it owns partitions in proportion to it. */
   readonly vnodes: number;
 }
 

@@ -12,12 +12,19 @@ export type ReplicaOperationName = 'read' | 'write';
 
 /** Latency summary of one operation, in milliseconds. */
 export interface LatencySummary {
+  /** Operations this member finished, failed ones included. */
   readonly count: number;
+  /** How many of those failed. */
   readonly errors: number;
+  /** Mean latency, in milliseconds (microsecond resolution); 0 when `count` is 0. */
   readonly mean: number;
+  /** Median latency, in milliseconds, rounded up to its histogram bucket (at most about 6.25% high); 0 when `count` is 0. */
   readonly p50: number;
+  /** 99th-percentile latency, in milliseconds, within 6.25% like `p50`; 0 when `count` is 0. */
   readonly p99: number;
+  /** 99.9th-percentile latency, in milliseconds, within 6.25% like `p50`; 0 when `count` is 0. */
   readonly p999: number;
+  /** Largest latency seen, in milliseconds (microsecond resolution); 0 when `count` is 0. */
   readonly max: number;
 }
 

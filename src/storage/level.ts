@@ -194,6 +194,7 @@ export class LevelStorage implements Storage {
     });
   }
 
+  /** The value of `key` in `space`, or `undefined` when it has none; it shares one LevelDB `getMany` with the reads made alongside it. */
   async get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#checkOpen();
     checkSpace(space);
@@ -243,6 +244,10 @@ export class LevelStorage implements Storage {
     });
   }
 
+  /**
+   * The `[key, value]` pairs of `space` within `options`' bounds, in ascending bytewise key
+   * order, read from a LevelDB iterator (a snapshot taken when iteration starts).
+   */
   async *iterate(space: Space, options?: IterateOptions): AsyncGenerator<[Uint8Array, Uint8Array]> {
     const db = this.#checkOpen();
     checkSpace(space);

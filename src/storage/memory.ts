@@ -74,6 +74,7 @@ export class MemoryStorage implements Storage {
     this.#open = false;
   }
 
+  /** The value of `key` in `space` (a fresh copy), or `undefined` when it has none. */
   async get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#checkOpen();
     const data = this.#known(space);
@@ -109,6 +110,11 @@ export class MemoryStorage implements Storage {
     }
   }
 
+  /**
+   * The `[key, value]` pairs of `space` within `options`' bounds, in ascending bytewise key
+   * order: the keys the range held when iteration started, each with its value when yielded
+   * (see the class notes).
+   */
   async *iterate(space: Space, options?: IterateOptions): AsyncGenerator<[Uint8Array, Uint8Array]> {
     this.#checkOpen();
     const data = this.#known(space);

@@ -12,8 +12,24 @@ export type Space = string;
 
 /** One write in a {@link Storage.batch}. */
 export type StorageOp =
-  | { readonly type: 'put'; readonly space: Space; readonly key: Uint8Array; readonly value: Uint8Array }
-  | { readonly type: 'del'; readonly space: Space; readonly key: Uint8Array };
+  | {
+      /** Sets `key` to `value`, replacing any value it had. */
+      readonly type: 'put';
+      /** The key space written. */
+      readonly space: Space;
+      /** The key written. */
+      readonly key: Uint8Array;
+      /** The bytes stored under `key`. */
+      readonly value: Uint8Array;
+    }
+  | {
+      /** Deletes `key`; deleting a missing key does nothing. */
+      readonly type: 'del';
+      /** The key space written. */
+      readonly space: Space;
+      /** The key deleted. */
+      readonly key: Uint8Array;
+    };
 
 /** Bounds of an iteration, bytewise; all optional. */
 export interface IterateOptions {
@@ -45,13 +61,18 @@ export interface StorageSupports {
  *   must not keep a reference to arrays it was given (callers may reuse them).
  */
 export interface Storage {
+  /** What this backend can do (whether its data persists). */
   readonly supports: StorageSupports;
+  /** Makes the storage usable; must resolve before any other call. */
   open(): Promise<void>;
+  /** Releases everything; later calls reject with code `STORAGE_CLOSED`. */
   close(): Promise<void>;
+  /** The value of `key` in `space`, or `undefined` when it has none. */
   get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined>;
   /** Like `get` for many keys at once; the result has one slot per key, in order. */
   getMany(space: Space, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
   /** Applies every op atomically, in order. */
   batch(ops: readonly StorageOp[]): Promise<void>;
+  /** The `[key, value]` pairs of `space` within `options`' bounds, in ascending bytewise key order. */
   iterate(space: Space, options?: IterateOptions): AsyncIterable<[Uint8Array, Uint8Array]>;
 }

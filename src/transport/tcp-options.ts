@@ -8,6 +8,7 @@ import { ValidationError } from '../errors.js';
 
 /** A pino-compatible logger; only `warn` is used. */
 export interface TcpLogger {
+  /** Reports a refused peer or a listener error; `obj` holds structured context, `msg` a short text. */
   warn(obj: object, msg: string): void;
 }
 
@@ -79,8 +80,11 @@ export interface TcpTransportOptions {
 
 /** Defaults of {@link TcpTransportOptions}; `maxQueuedBytes` derives from `maxFrameBytes`. */
 export const TCP_DEFAULTS = {
+  /** Default of {@link TcpTransportOptions.maxFrameBytes}: 16777216 bytes (16 MiB). */
   maxFrameBytes: 16 * 1024 * 1024,
+  /** Default of {@link TcpTransportOptions.connectTimeoutMs}: 5000 ms. */
   connectTimeoutMs: 5000,
+  /** Default of {@link TcpTransportOptions.reconnectDelayMs}: first retry after 50 ms, backing off to at most 2000 ms. */
   reconnectDelayMs: [50, 2000] as const,
 } as const;
 

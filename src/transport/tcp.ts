@@ -112,6 +112,11 @@ export class TcpTransport implements Transport {
     return count;
   }
 
+  /**
+   * Binds the server on `host:port` (over TLS when `tls` is given) and serves requests with
+   * `handler`. Rejects with code `LISTEN_FAILED` when the port cannot be bound, and with a
+   * `ValidationError` when already listening.
+   */
   async listen(handler: RequestHandler): Promise<void> {
     if (this.#closed) throw closedError(this.#address);
     if (typeof handler !== 'function') throw new ValidationError('listen needs a handler function');
@@ -165,6 +170,12 @@ export class TcpTransport implements Transport {
     if (this.#closed) throw closedError(this.#address);
   }
 
+  /**
+   * Sends `message` to the `host:port` address `to` over this member's connection to it
+   * (dialled if need be) and resolves with the answer. Rejects with `TimeoutError` after
+   * `options.timeoutMs`, `UNREACHABLE` when the peer cannot be reached (or is in backoff),
+   * `OVERLOADED` past `maxQueuedBytes`, and a `ValidationError` for a frame over `maxFrameBytes`.
+   */
   request(to: string, message: Message, options: RequestOptions): Promise<Message> {
     if (this.#closed) return Promise.reject(closedError(this.#address));
     if (typeof to !== 'string') return Promise.reject(new ValidationError('request needs an address'));
@@ -210,6 +221,10 @@ export class TcpTransport implements Transport {
     return outbound.request(id, frame, message.type, timeoutMs);
   }
 
+  /**
+   * Stops listening, closes every connection and rejects pending requests with code
+   * `CLOSED`. Idempotent: later calls return the same promise.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;

@@ -9,6 +9,7 @@
 
 /** A protocol message. The shapes are libdynamo's own; transports only carry them. */
 export interface Message {
+  /** The message kind (e.g. `'read'`, `'read-reply'`), which says what the other fields are. */
   readonly type: string;
   readonly [field: string]: unknown;
 }
@@ -42,7 +43,13 @@ export interface RequestOptions {
 export interface Transport {
   /** This member's address, as peers and seeds name it. */
   readonly address: string;
+  /** Starts serving incoming requests with `handler`; a transport listens with one handler only. */
   listen(handler: RequestHandler): Promise<void>;
+  /**
+   * Sends `message` to the member at address `to` and resolves with its answer; rejects with
+   * `TimeoutError` after `options.timeoutMs` milliseconds without one.
+   */
   request(to: string, message: Message, options: RequestOptions): Promise<Message>;
+  /** Stops serving, rejects pending requests with code `CLOSED` and frees every resource; safe to call twice. */
   close(): Promise<void>;
 }
