@@ -49,8 +49,11 @@ async function main(): Promise<void> {
   const member = (id: string) => members[ids.indexOf(id)]!;
   // Read-modify-write of the cart through one member. A get merges CRDT siblings itself, so
   // `carts` holds at most one cart; the put carries the get's context and supersedes it.
-  const change = (via: string, fn: (cart: Cart | undefined) => Cart) => member(via).update<Cart>(key, (carts) => fn(carts[0]));
-  const read = async (via: string, r?: number) => (await member(via).get<Cart>(key, r === undefined ? {} : { r })).values;
+  // `pr: 1`: at least one of the R answers must come from a true owner of the cart, not
+  // only from stand-ins (which hold nothing of it until they are written to) — a sloppy
+  // quorum read could otherwise see an empty cart. Each side of the split keeps an owner.
+  const change = (via: string, fn: (cart: Cart | undefined) => Cart) => member(via).update<Cart>(key, (carts) => fn(carts[0]), { pr: 1 });
+  const read = async (via: string, r?: number) => (await member(via).get<Cart>(key, r === undefined ? { pr: 1 } : { r, pr: 1 })).values;
   const key = 'cart:alice';
 
   try {
@@ -95,12 +98,17 @@ async function main(): Promise<void> {
     net.heal();
     await until(async () => (await Promise.all(members.map((m) => m.hintsPending()))).every((h) => h === 0));
     const stored = (await member(sideB[0]!).readLocal<Cart>(key))?.values ?? [];
-    say(`   ${sideB[0]} now stores ${stored.length} versions of the cart, written concurrently:`);
-    for (const cart of stored) say(`     - ${show(cart)}`);
+    if (stored.length > 1) {
+      say(`   ${sideB[0]} now stores ${stored.length} versions of the cart, written concurrently:`);
+      for (const cart of stored) say(`     - ${show(cart)}`);
+    } else {
+      say(`   The two sides wrote concurrent versions; the cart's first owner already merged them`);
+      say(`   (it writes the merge of CRDT versions as soon as they meet). ${sideB[0]} stores ${show(stored[0])}.`);
+    }
     say('   The paper\'s cart (the union of plain values) would bring the pens back here: one');
     say('   version still lists them, and a union cannot tell "removed" from "never added".');
 
-    say('\n7. Alice reads her cart. The read finds both versions; being CRDTs of one kind, they');
+    say('\n7. Alice reads her cart. Any versions still concurrent are CRDTs of one kind: they');
     say('   merge by themselves, and the merge is written back with the read\'s context.');
     const merged = await read(owners[0]!, 3);
     say(`   The read returns ${merged.length} cart: ${show(merged[0])}.`);
