@@ -15,6 +15,9 @@ import { wallTime, type Clock } from './clock.js';
 /** Logical events per wall millisecond before the timestamp runs ahead. */
 export const LOGICAL_PER_MS = 1000;
 
+/** How far ahead of the local wall clock an observed timestamp may be and still be adopted. */
+export const MAX_DRIFT_MS = 60_000;
+
 /** Largest timestamp accepted from outside: year 2255 or so, far inside 2^53. */
 export const MAX_TIMESTAMP = 9e15;
 
@@ -34,10 +37,16 @@ export class HybridClock {
     return this.#last;
   }
 
-  /** Takes in a timestamp seen on a record from elsewhere. */
+  /**
+   * Takes in a timestamp seen on a record from elsewhere. One more than
+   * {@link MAX_DRIFT_MS} ahead of this member's wall clock is not adopted: a member whose
+   * clock is wrong by days must not drag every other member's timestamps along for good.
+   */
   observe(timestamp: number): void {
     checkTimestamp(timestamp);
-    if (timestamp > this.#last) this.#last = timestamp;
+    if (timestamp <= this.#last) return;
+    if (timestamp > (Math.floor(wallTime(this.#clock)) + MAX_DRIFT_MS) * LOGICAL_PER_MS) return;
+    this.#last = timestamp;
   }
 }
 
