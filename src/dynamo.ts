@@ -11,6 +11,7 @@ import type { DynamoEvents, SyncReport } from './events.js';
 import { decodeStored, encodeValue, keyBytes, stampValue, type Key } from './keys.js';
 import { HybridClock } from './time/hybrid-clock.js';
 import { hashKey } from './ring/hash.js';
+import { partitionOfHash } from './ring/ring.js';
 import { printableKey, silentLogger, type Logger } from './logger.js';
 import { settleSiblings, UNSETTLED } from './resolve/settle.js';
 import type { SiblingInfo } from './resolve/resolvers.js';
@@ -136,7 +137,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
         send: (member, message, timeoutMs) => this.#send(member, message, timeoutMs),
         track: (work) => this.#track(work),
         running: () => this.#state === 'running',
-        stamp: (encoded) => stampValue(encoded, this.#hlc.now()),
+        storedValue: (value) => this.#storedValue(value),
       });
       this.#parts = parts;
       const { membership } = parts;
@@ -196,6 +197,11 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     return { values: [settled], context: await this.#writeBack(bytes, settled, versions!.context, quorum) };
   }
 
+  /** `value` as a replica stores it: encoded, size-checked and stamped with this write's time. */
+  #storedValue(value: unknown): Uint8Array {
+    return stampValue(encodeValue(value, this.#config.maxValueBytes), this.#hlc.now());
+  }
+
   /**
    * Writes a merge of siblings back with the context of the read that found them, so no
    * later reader sees them. The merge is returned however this goes: should the write fail,
@@ -203,7 +209,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    */
   async #writeBack<T>(key: Uint8Array, value: T, seen: CausalContext, quorum: ReturnType<typeof resolveRequest>): Promise<string> {
     const { coordinator } = this.#running();
-    const encoded = stampValue(encodeValue(value, this.#config.maxValueBytes), this.#hlc.now());
+    const encoded = this.#storedValue(value);
     try {
       return encodeContext(await coordinator.put(key, encoded, seen, quorum));
     } catch {
@@ -220,7 +226,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
     const quorum = resolveRequest(this.#config, options);
     const context = options?.context === undefined ? EMPTY_CONTEXT : decodeContext(options.context);
-    const encoded = stampValue(encodeValue(value, this.#config.maxValueBytes), this.#hlc.now());
+    const encoded = this.#storedValue(value);
     const written = await this.#measure('put', coordinator.put(bytes, encoded, context, quorum));
     return { context: encodeContext(written) };
   }
@@ -270,9 +276,7 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   placement(key: Key): Placement {
     const bytes = keyBytes(key, this.#config.maxKeyBytes);
     const position = hashKey(bytes);
-    const ring = this.#parts?.membership.ring;
-    const partition = ring?.partitionOfHash(position) ?? Math.floor(position / 2 ** (32 - Math.log2(this.#config.partitions)));
-    return { position, partition, owners: this.preferenceList(bytes) };
+    return { position, partition: partitionOfHash(position, this.#config.partitions), owners: this.preferenceList(bytes) };
   }
 
   /** Every member this one knows of, itself included. */

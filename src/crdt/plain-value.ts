@@ -18,6 +18,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { ValidationError } from '../errors.js';
+import { toLatin1 } from '../latin1.js';
 import { abandonDecoding, beginDecoding, finishDecoding, readPlain } from '../codec/cbor-read.js';
 
 /** Deepest nesting of containers in a value: a container at this depth is refused. */
@@ -220,5 +221,5 @@ export function checkEncodedValue(bytes: Uint8Array, what = 'value'): void {
  * `<` on two keys is bytewise order of the encodings.
  */
 export function keyOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return toLatin1(bytes);
 }

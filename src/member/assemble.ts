@@ -27,7 +27,6 @@ import { AntiEntropy } from '../anti-entropy/exchange.js';
 import { TombstoneCollector } from '../anti-entropy/tombstones.js';
 import { dataKey, keyView } from '../anti-entropy/layout.js';
 import { CrdtCompactor } from '../resolve/crdt-compactor.js';
-import { encodeValue } from '../keys.js';
 import { hashKey } from '../ring/hash.js';
 import { Periodic } from '../time/periodic.js';
 
@@ -47,8 +46,8 @@ export interface MemberShell {
   track(work: Promise<unknown>): void;
   /** Whether the member is running (ring-change work starts only then). */
   running(): boolean;
-  /** A value's encoding stamped with the hybrid timestamp of a write made now. */
-  stamp(encoded: Uint8Array): Uint8Array;
+  /** A user value as a replica stores it: encoded, size-checked, stamped with a write made now. */
+  storedValue(value: unknown): Uint8Array;
 }
 
 /** The parts of a running member. */
@@ -97,7 +96,7 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
         write: (key, value, context) =>
           coordinator.coordinatePut(
             key,
-            shell.stamp(encodeValue(value, config.maxValueBytes)),
+            shell.storedValue(value),
             context,
             { r: config.r, w: 1, pr: 0, pw: 0, timeoutMs: config.timeoutMs },
             { id: config.id },

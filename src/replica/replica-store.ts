@@ -59,8 +59,8 @@ export interface ReplicaStoreOptions {
   onChange?(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): void;
   /**
    * The time, in wall-clock milliseconds (`Clock.wallTime`, shared by every member), that
-   * clock entries are stamped with and aged by. Without it records keep the times they came with, and nothing is
-   * pruned.
+   * clock entries are stamped with and aged by. Without it records keep the times they came
+   * with, and nothing is pruned.
    */
   now?(): number;
   /**

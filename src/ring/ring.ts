@@ -184,6 +184,20 @@ function nextRunStarts(owners: Uint32Array): Int32Array {
 }
 
 /**
+ * The partition of Q = `partitions` (a power of two) that a 32-bit ring position falls in: its
+ * top log2(Q) bits. Placement depends on nothing else, so this holds before any ring exists.
+ */
+export function partitionOfHash(hash: number, partitions: number): number {
+  return partitionAt(hash, 32 - Math.log2(partitions));
+}
+
+/** The top `32 - shift` bits of `hash`. */
+function partitionAt(hash: number, shift: number): number {
+  // `x >>> 32` is `x >>> 0` in JavaScript, so Q = 1 needs its own case.
+  return shift === 32 ? 0 : hash >>> shift;
+}
+
+/**
  * An immutable assignment of Q equal partitions of the hash space to members. Build one with
  * {@link Ring.build}; the same members and partition count always give the same ring, in
  * every process, whatever order the members are listed in.
@@ -196,6 +210,7 @@ export class Ring {
   /** Members with their weights, in the order of {@link Ring.memberIds}. */
   readonly members: readonly RingMember[];
 
+  /** 32 − log2(Q), computed once: positions are placed on every request. */
   readonly #shift: number;
   readonly #owners: Uint32Array;
   readonly #next: Int32Array;
@@ -204,9 +219,9 @@ export class Ring {
 
   private constructor(members: readonly RingMember[], partitions: number, owners: Uint32Array) {
     this.partitions = partitions;
+    this.#shift = 32 - Math.log2(partitions);
     this.members = Object.freeze(members);
     this.memberIds = Object.freeze(members.map((m) => m.id));
-    this.#shift = 32 - Math.log2(partitions);
     this.#owners = owners;
     this.#next = nextRunStarts(owners);
     this.#indexOf = new Map(this.memberIds.map((id, i) => [id, i]));
@@ -262,8 +277,7 @@ export class Ring {
     if (!Number.isInteger(hash) || hash < 0 || hash > 0xffffffff) {
       throw new ValidationError(`hash must be an integer from 0 to 2^32 - 1, got ${String(hash)}`);
     }
-    // `x >>> 32` is `x >>> 0` in JavaScript, so Q = 1 needs its own case.
-    return this.#shift === 32 ? 0 : hash >>> this.#shift;
+    return partitionAt(hash, this.#shift);
   }
 
   /**
