@@ -6,6 +6,7 @@
 import { Encoder } from 'cbor-x';
 import { ValidationError } from './errors.js';
 import { toLatin1 } from './latin1.js';
+import { allocBytes } from './bytes.js';
 import { encodeCrdt } from './crdt/encode.js';
 import { decodeCrdt } from './crdt/decode.js';
 import { LWWRegister } from './crdt/lww-register.js';
@@ -80,7 +81,7 @@ export function decodeValue<T>(bytes: Uint8Array): T {
  * and exchange, and is what the `lastWriteWins` resolver orders siblings by.
  */
 export function stampValue(encoded: Uint8Array, writtenAt: number): Uint8Array {
-  const bytes = new Uint8Array(STAMP_BYTES + encoded.length);
+  const bytes = allocBytes(STAMP_BYTES + encoded.length);
   bytes[0] = UINT64_HEAD;
   // Big-endian, as two 32-bit halves: no BigInt or DataView allocated per write.
   writeUint32(bytes, 1, Math.floor(writtenAt / 0x1_0000_0000));
@@ -131,7 +132,7 @@ export function isCrdt(value: unknown): value is Crdt {
 }
 
 function withCrdtTag(encoded: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(CRDT_TAG_HEAD.length + encoded.length);
+  const bytes = allocBytes(CRDT_TAG_HEAD.length + encoded.length);
   bytes.set(CRDT_TAG_HEAD);
   bytes.set(encoded, CRDT_TAG_HEAD.length);
   return bytes;

@@ -9,7 +9,7 @@ test('a stored value carries its write timestamp as a CBOR uint64 before the val
     fc.property(fc.integer({ min: 0, max: 9e15 }), fc.jsonValue(), (writtenAt, value) => {
       const bytes = stampValue(encodeValue(value, 1 << 20), writtenAt);
       assert.equal(bytes[0], 0x1b);
-      assert.equal(Number(new DataView(bytes.buffer).getBigUint64(1)), writtenAt);
+      assert.equal(Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(1)), writtenAt);
       const stored = decodeStored(bytes);
       assert.equal(stored.writtenAt, writtenAt);
       // As JSON: the value codec (cbor-x) writes -0 as the integer 0, which JSON cannot tell apart.

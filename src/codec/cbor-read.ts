@@ -13,6 +13,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { ValidationError } from '../errors.js';
+import { allocBytes } from '../bytes.js';
 
 let src: Uint8Array = new Uint8Array(0);
 let at = 0;
@@ -22,7 +23,7 @@ let views = false;
 
 /**
  * Reads from `bytes` from now on; a `Buffer` is read through a plain view of its bytes. Byte
- * strings come out as copies with an `ArrayBuffer` of their own, or, with `copyBytes` false,
+ * strings come out as copies (which may share a slab, ../bytes.ts), or, with `copyBytes` false,
  * as plain `Uint8Array` views into `bytes`.
  */
 export function beginDecoding(bytes: Uint8Array, copyBytes = true): void {
@@ -176,10 +177,12 @@ function readByteString(info: number): Uint8Array {
   if (length < 0) throw malformed('indefinite-length byte strings are not supported');
   if (length > end - at) throw truncated();
   at += length;
-  // Copying costs a fresh ArrayBuffer, which V8 keeps on the heap only up to 64 bytes; above
-  // that it is a native allocation of about 2.5 µs (Node 20), the largest single cost of
-  // decoding a replica's versions.
-  return views ? src.subarray(at - length, at) : src.slice(at - length, at);
+  if (views) return src.subarray(at - length, at);
+  // A copy into a shared slab (../bytes.ts): a fresh ArrayBuffer above 64 bytes is a native
+  // allocation of about 2.5 µs on Node 20.
+  const copy = allocBytes(length);
+  copy.set(src.subarray(at - length, at));
+  return copy;
 }
 
 function readUint64(): bigint {
@@ -199,7 +202,7 @@ function readTagged(tag: number): unknown {
       if (initial >> 5 !== 2) throw malformed(`tag ${tag} must hold a byte string`);
       at++;
       const bytes = readByteString(initial & 31);
-      const magnitude = bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes.buffer).toString('hex')}`);
+      const magnitude = bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')}`);
       return tag === 2 ? magnitude : -1n - magnitude;
     }
     case 64:
