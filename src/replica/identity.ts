@@ -100,6 +100,17 @@ export class DotCounter {
     return this.#current;
   }
 
+  /**
+   * Records that `counter` is about to be issued if its lease is durable already (the case
+   * for all but one write in {@link LEASE}); false, recording nothing, if `issue` must
+   * extend the lease first.
+   */
+  issueNow(counter: number): boolean {
+    if (counter > this.#leaseEnd) return false;
+    if (counter > this.#current) this.#current = counter;
+    return true;
+  }
+
   /** Records that `counter` is about to be issued; resolves once its lease is durable. */
   async issue(counter: number): Promise<void> {
     if (counter > this.#current) this.#current = counter;

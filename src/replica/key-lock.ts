@@ -21,6 +21,11 @@ export class KeyLock {
     return result;
   }
 
+  /** Whether `key` has a run in progress or queued: work on it now would jump the queue. */
+  busy(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
   /** Keys with a run in progress or queued. */
   get size(): number {
     return this.#tails.size;

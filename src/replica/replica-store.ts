@@ -10,7 +10,7 @@
  * where it is read, so what a replica holds (and its Merkle digest) is what it serves.
  * @module
  */
-import type { Storage } from '../storage/storage.js';
+import { syncAccessOf, type Storage, type StorageOp, type SyncAccess } from '../storage/storage.js';
 import { DynamoError } from '../errors.js';
 import { decodeVersions, encodeVersions } from '../codec/versions.js';
 import {
@@ -75,6 +75,8 @@ export interface ReplicaStoreOptions {
 
 export class ReplicaStore {
   readonly #storage: Storage;
+  /** The backend's synchronous access, when it has one (MemoryStorage): see `#now`. */
+  readonly #sync: SyncAccess | undefined;
   readonly #space: string;
   readonly #counter: DotCounter;
   readonly #options: ReplicaStoreOptions;
@@ -82,6 +84,7 @@ export class ReplicaStore {
 
   constructor(storage: Storage, space: string, counter: DotCounter, options: ReplicaStoreOptions = {}) {
     this.#storage = storage;
+    this.#sync = syncAccessOf(storage);
     this.#space = space;
     this.#counter = counter;
     this.#options = options;
@@ -101,19 +104,48 @@ export class ReplicaStore {
     return pruning === undefined || pruning === false ? stamped : pruneVersions(stamped, ms, pruning);
   }
 
+  /**
+   * Runs a change of `key` as one atomic step. With a synchronous backend and nobody else
+   * working on the key, `now` does it all at once (reading, merging and writing with no
+   * other code in between is what the lock would give); it may decline by returning
+   * {@link LATER}, e.g. when the dot counter's lease must be extended first. Otherwise
+   * `later` runs under the key's lock.
+   */
+  #change<T>(key: Uint8Array, now: (sync: SyncAccess, storageKey: Uint8Array) => T | typeof LATER, later: (storageKey: Uint8Array) => Promise<T>): Promise<T> {
+    const id = keyId(key);
+    const sync = this.#sync;
+    if (sync !== undefined && !this.#lock.busy(id)) {
+      try {
+        const result = now(sync, this.#key(key));
+        if (result !== LATER) return Promise.resolve(result);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#lock.run(id, () => later(this.#key(key)));
+  }
+
   async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {
-    await this.#storage.batch([
-      after === undefined
-        ? { type: 'del', space: this.#space, key: storageKey }
-        : { type: 'put', space: this.#space, key: storageKey, value: after },
-    ]);
+    await this.#storage.batch([writeOp(this.#space, storageKey, after)]);
+    this.#options.onChange?.(storageKey, before, after, set);
+  }
+
+  #writeNow(sync: SyncAccess, storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): void {
+    sync.batch([writeOp(this.#space, storageKey, after)]);
     this.#options.onChange?.(storageKey, before, after, set);
   }
 
   /** The versions stored under `key`, or `undefined`. */
-  async read(key: Uint8Array): Promise<Versions | undefined> {
-    const bytes = await this.#storage.get(this.#space, this.#key(key));
-    return bytes === undefined ? undefined : decodeVersions(bytes, { copy: false });
+  read(key: Uint8Array): Promise<Versions | undefined> {
+    if (this.#sync !== undefined) {
+      try {
+        const bytes = this.#sync.get(this.#space, this.#key(key));
+        return Promise.resolve(bytes === undefined ? undefined : decodeVersions(bytes, { copy: false }));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#storage.get(this.#space, this.#key(key)).then((bytes) => (bytes === undefined ? undefined : decodeVersions(bytes, { copy: false })));
   }
 
   /** Like `read`, but the stored bytes as they are (what a peer's read is answered with). */
@@ -126,26 +158,41 @@ export class ReplicaStore {
    * fresh dot of `actor`, store.
    */
   coordinate(key: Uint8Array, context: CausalContext, actor: string, value: StoredValue): Promise<Coordinated> {
-    return this.#lock.run(keyId(key), async () => {
-      const storageKey = this.#key(key);
-      const before = await this.#storage.get(this.#space, storageKey);
-      const stored = before === undefined ? emptySet<StoredValue>() : decodeVersions(before, { copy: false });
-      // `update` leaves the writer's time unknown: stamping sets it to now.
-      const written = update(stored, context, actor, value, this.#counter.current);
-      const { dot, context: writer } = written;
-      const limit = this.#options.maxSiblings ?? Infinity;
-      if (written.set.values.length > limit) {
-        throw new DynamoError(
-          'TOO_MANY_SIBLINGS',
-          `the write would leave ${written.set.values.length} versions of the key, over maxSiblings (${limit}): read the key and write with its context to merge them`,
-        );
-      }
-      const set = this.#prepare(written.set);
-      await this.#counter.issue(dot.counter);
-      const encoded = encodeVersions(set);
-      await this.#write(storageKey, before, encoded, set);
-      return { set, dot, writer, encoded };
-    });
+    return this.#change(
+      key,
+      (sync, storageKey) => {
+        const before = sync.get(this.#space, storageKey);
+        const written = this.#coordinated(before, context, actor, value);
+        // Issuing the dot may need its lease written first: then the whole write waits.
+        if (!this.#counter.issueNow(written.dot.counter)) return LATER;
+        this.#writeNow(sync, storageKey, before, written.encoded, written.set);
+        return written;
+      },
+      async (storageKey) => {
+        const before = await this.#storage.get(this.#space, storageKey);
+        const written = this.#coordinated(before, context, actor, value);
+        await this.#counter.issue(written.dot.counter);
+        await this.#write(storageKey, before, written.encoded, written.set);
+        return written;
+      },
+    );
+  }
+
+  /** The write `coordinate` makes over the record `before`, not yet stored. */
+  #coordinated(before: Uint8Array | undefined, context: CausalContext, actor: string, value: StoredValue): Coordinated {
+    const stored = before === undefined ? emptySet<StoredValue>() : decodeVersions(before, { copy: false });
+    // `update` leaves the writer's time unknown: stamping sets it to now.
+    const written = update(stored, context, actor, value, this.#counter.current);
+    const { dot, context: writer } = written;
+    const limit = this.#options.maxSiblings ?? Infinity;
+    if (written.set.values.length > limit) {
+      throw new DynamoError(
+        'TOO_MANY_SIBLINGS',
+        `the write would leave ${written.set.values.length} versions of the key, over maxSiblings (${limit}): read the key and write with its context to merge them`,
+      );
+    }
+    const set = this.#prepare(written.set);
+    return { set, dot, writer, encoded: encodeVersions(set) };
   }
 
   /**
@@ -153,25 +200,38 @@ export class ReplicaStore {
    * when the merge changed something.
    */
   merge(key: Uint8Array, incoming: Versions, incomingBytes?: Uint8Array): Promise<{ set: Versions; changed: boolean }> {
-    return this.#lock.run(keyId(key), async () => {
-      const storageKey = this.#key(key);
-      const before = await this.#storage.get(this.#space, storageKey);
-      if (before === undefined) {
-        // Nothing to merge with: store what came, as the sender encoded it unless stamping
-        // or pruning changed it.
-        const set = this.#prepare(incoming);
-        const bytes = set === incoming && incomingBytes !== undefined ? incomingBytes : encodeVersions(set);
-        await this.#write(storageKey, undefined, bytes, set);
-        return { set, changed: true };
-      }
-      const stored = decodeVersions(before, { copy: false });
-      const merged = this.#prepare(sync(stored, incoming));
-      // Times count too: replicas that agree on the history converge on its times as well,
-      // so their bytes (and Merkle digests) end up equal.
-      const changed = !equivalent(stored, merged) || !equalTimes(stored.times, merged.times);
-      if (changed) await this.#write(storageKey, before, encodeVersions(merged), merged);
-      return { set: merged, changed };
-    });
+    return this.#change(
+      key,
+      (sync, storageKey) => {
+        const before = sync.get(this.#space, storageKey);
+        const merged = this.#merged(before, incoming, incomingBytes);
+        if (merged.changed) this.#writeNow(sync, storageKey, before, merged.bytes, merged.set);
+        return merged;
+      },
+      async (storageKey) => {
+        const before = await this.#storage.get(this.#space, storageKey);
+        const merged = this.#merged(before, incoming, incomingBytes);
+        if (merged.changed) await this.#write(storageKey, before, merged.bytes, merged.set);
+        return merged;
+      },
+    );
+  }
+
+  /** What `merge` makes of the record `before` and what came; `bytes` only when it changed. */
+  #merged(before: Uint8Array | undefined, incoming: Versions, incomingBytes: Uint8Array | undefined): { set: Versions; changed: boolean; bytes?: Uint8Array } {
+    if (before === undefined) {
+      // Nothing to merge with: store what came, as the sender encoded it unless stamping
+      // or pruning changed it.
+      const set = this.#prepare(incoming);
+      const bytes = set === incoming && incomingBytes !== undefined ? incomingBytes : encodeVersions(set);
+      return { set, changed: true, bytes };
+    }
+    const stored = decodeVersions(before, { copy: false });
+    const merged = this.#prepare(sync(stored, incoming));
+    // Times count too: replicas that agree on the history converge on its times as well,
+    // so their bytes (and Merkle digests) end up equal.
+    const changed = !equivalent(stored, merged) || !equalTimes(stored.times, merged.times);
+    return changed ? { set: merged, changed, bytes: encodeVersions(merged) } : { set: merged, changed };
   }
 
   /**
@@ -196,6 +256,13 @@ export class ReplicaStore {
       if (bytes !== undefined) await this.#write(storageKey, bytes, undefined);
     });
   }
+}
+
+/** What `#change`'s synchronous path returns to hand the work to the locked path. */
+const LATER: unique symbol = Symbol('later');
+
+function writeOp(space: string, key: Uint8Array, value: Uint8Array | undefined): StorageOp {
+  return value === undefined ? { type: 'del', space, key } : { type: 'put', space, key, value };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -39,7 +39,10 @@ export class CrdtCompactor {
     if (this.#running.has(id)) return;
     this.#running.add(id);
     const copy = key.slice();
-    this.#deps.track(this.#compact(copy, set).finally(() => this.#running.delete(id)));
+    // Started once the change that called us is over: a replica store on a synchronous
+    // backend calls this from inside the change, where a nested write must not begin.
+    const work = Promise.resolve().then(() => this.#compact(copy, set));
+    this.#deps.track(work.finally(() => this.#running.delete(id)));
   }
 
   async #compact(key: Uint8Array, set: Versions): Promise<void> {

@@ -10,7 +10,7 @@
  * @module
  */
 import { fromLatin1, toLatin1 } from '../latin1.js';
-import type { IterateOptions, Space, Storage, StorageOp, StorageSupports } from './storage.js';
+import { syncAccess, type IterateOptions, type Space, type Storage, type StorageOp, type StorageSupports, type SyncAccess } from './storage.js';
 import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
 
 /**
@@ -76,11 +76,7 @@ export class MemoryStorage implements Storage {
 
   /** The value of `key` in `space` (a fresh copy), or `undefined` when it has none. */
   async get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
-    this.#checkOpen();
-    const data = this.#known(space);
-    checkBytes(key, 'key');
-    const value = data?.entries.get(toLatin1(key));
-    return value === undefined ? undefined : fromLatin1(value);
+    return this.#get(space, key);
   }
 
   async getMany(space: Space, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
@@ -94,6 +90,28 @@ export class MemoryStorage implements Storage {
   }
 
   async batch(ops: readonly StorageOp[]): Promise<void> {
+    this.#batch(ops);
+  }
+
+  /**
+   * The same `get` and `batch`, synchronous, for the replica store (storage.ts's
+   * `SyncAccess`). A subclass that overrides either is served only through its own methods.
+   * @internal
+   */
+  [syncAccess](): SyncAccess | undefined {
+    if (this.get !== MemoryStorage.prototype.get || this.batch !== MemoryStorage.prototype.batch) return undefined;
+    return { get: (space, key) => this.#get(space, key), batch: (ops) => this.#batch(ops) };
+  }
+
+  #get(space: Space, key: Uint8Array): Uint8Array | undefined {
+    this.#checkOpen();
+    const data = this.#known(space);
+    checkBytes(key, 'key');
+    const value = data?.entries.get(toLatin1(key));
+    return value === undefined ? undefined : fromLatin1(value);
+  }
+
+  #batch(ops: readonly StorageOp[]): void {
     this.#checkOpen();
     checkOps(ops);
     // Everything that could throw is done above, and the loop below runs without yielding,
@@ -102,7 +120,8 @@ export class MemoryStorage implements Storage {
       const data = this.#space(op.space);
       const key = toLatin1(op.key);
       if (op.type === 'put') {
-        if (!data.entries.has(key)) noteAdded(data, key);
+        // The kept order only needs to hear of new keys while there is one.
+        if (data.order !== undefined && !data.entries.has(key)) noteAdded(data, key);
         data.entries.set(key, toLatin1(op.value));
       } else if (data.entries.delete(key)) {
         noteDeleted(data, key);

@@ -76,3 +76,24 @@ export interface Storage {
   /** The `[key, value]` pairs of `space` within `options`' bounds, in ascending bytewise key order. */
   iterate(space: Space, options?: IterateOptions): AsyncIterable<[Uint8Array, Uint8Array]>;
 }
+
+/**
+ * Synchronous access to a backend whose data lives in this process (MemoryStorage). Not
+ * part of the public contract: the replica store uses it, when a backend offers it, to do
+ * a key's read, merge and write in one synchronous step, with no lock and no promise per
+ * storage call; every other backend goes through the asynchronous interface.
+ * @internal
+ */
+export interface SyncAccess {
+  get(space: Space, key: Uint8Array): Uint8Array | undefined;
+  batch(ops: readonly StorageOp[]): void;
+}
+
+/** The method through which a backend offers {@link SyncAccess}. @internal */
+export const syncAccess: unique symbol = Symbol('libdynamo.syncAccess');
+
+/** `storage`'s synchronous access, when it offers one. @internal */
+export function syncAccessOf(storage: Storage): SyncAccess | undefined {
+  const offer = (storage as { [syncAccess]?: () => SyncAccess | undefined })[syncAccess];
+  return typeof offer === 'function' ? offer.call(storage) : undefined;
+}
