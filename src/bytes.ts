@@ -5,7 +5,9 @@
  * `new Uint8Array(n)` (or `.slice()`) is a native allocation plus an `ArrayBuffer` the
  * collector must track, about 1–2.5 µs apiece on Node 20, against ~40 ns for a view into a
  * slab. A put or get makes several records and values of 100–200 bytes, so this was a large
- * part of a request's cost (`bench/cluster.ts`).
+ * part of a request's cost (`bench/cluster.ts`). Small arrays come from slabs too: the first
+ * `.subarray()` or `.buffer` of an array kept on V8's heap moves its bytes out at the same
+ * price, and the hot paths take views of records and keys.
  *
  * The price is Node's own `Buffer` pool's: an array handed out here shares its
  * `ArrayBuffer` with others (always use `byteOffset`), and keeping it alive keeps its slab
@@ -18,15 +20,13 @@
 const SLAB_BYTES = 16 * 1024;
 /** Larger requests get an array of their own: they would waste too much of a slab. */
 const MAX_POOLED = SLAB_BYTES / 8;
-/** At most this many bytes fit on V8's heap, where allocating is cheap already. */
-const ON_HEAP = 64;
 
 let slab = new ArrayBuffer(SLAB_BYTES);
 let used = 0;
 
 /** An array of `length` zero bytes (a slab's bytes are handed out once, never reused). */
 export function allocBytes(length: number): Uint8Array {
-  if (length <= ON_HEAP || length > MAX_POOLED) return new Uint8Array(length);
+  if (length > MAX_POOLED) return new Uint8Array(length);
   if (used + length > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES);
     used = 0;

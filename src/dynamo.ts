@@ -87,7 +87,14 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
   /** Timestamps of this member's writes, for last-write-wins among siblings. */
   readonly #hlc: HybridClock;
   readonly #limits: MessageLimits;
-  readonly #background = new Set<Promise<unknown>>();
+  /** Background work (read repair, replication past W) not yet settled; `stop()` waits for it. */
+  #background = 0;
+  /** Wakes `stop()` once `#background` drops to zero. */
+  #drained: (() => void) | undefined;
+  /** Settles one piece of background work (shared: no closure per `#track`). */
+  readonly #settled = (): void => {
+    if (--this.#background === 0) this.#drained?.();
+  };
   #state: State = 'new';
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -177,7 +184,8 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     this.#parts?.delivery.stop();
     this.#parts?.maintenance.stop();
     await this.#transport.close();
-    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+    while (this.#background > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    this.#drained = undefined;
     await this.#storage.close();
     this.#state = 'stopped';
     this.#config.logger.info({ member: this.id }, 'member stopped');
@@ -370,36 +378,33 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
     return this.#parts;
   }
 
-  async #measure<T>(op: OperationName, work: Promise<T>): Promise<T> {
+  /** `work`, its latency and outcome recorded as a client `op`. */
+  #measure<T>(op: OperationName, work: Promise<T>): Promise<T> {
     const started = this.#clock.now();
-    try {
-      const result = await work;
-      this.#metrics.observe(op, this.#clock.now() - started, true);
-      return result;
-    } catch (error) {
-      this.#metrics.observe(op, this.#clock.now() - started, false);
-      throw error;
-    }
+    return work.then(
+      (result) => {
+        this.#metrics.observe(op, this.#clock.now() - started, true);
+        return result;
+      },
+      (error: unknown) => {
+        this.#metrics.observe(op, this.#clock.now() - started, false);
+        throw error;
+      },
+    );
   }
 
-  async #send(member: string, message: Message, timeoutMs: number): Promise<Message> {
+  #send(member: string, message: Message, timeoutMs: number): Promise<Message> {
     const address = this.#parts?.membership.table.get(member)?.address ?? member;
-    try {
-      return await this.#transport.request(address, message, { timeoutMs });
-    } catch (error) {
+    return this.#transport.request(address, message, { timeoutMs }).catch((error: unknown) => {
       // A refusal is proof nobody listens there: no need to wait for the detector.
       if (error instanceof DynamoError && error.code === 'UNREACHABLE') this.#parts?.membership.reportUnreachable(member);
       throw error;
-    }
+    });
   }
 
   #track(work: Promise<unknown>): void {
-    const settled = work.then(
-      () => {},
-      () => {},
-    );
-    this.#background.add(settled);
-    void settled.then(() => this.#background.delete(settled));
+    this.#background++;
+    work.then(this.#settled, this.#settled);
   }
 }
 

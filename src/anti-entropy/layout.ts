@@ -7,6 +7,7 @@
  * @module
  */
 import { hashKey } from '../ring/hash.js';
+import { allocBytes } from '../bytes.js';
 
 /** Segments per partition tree: 2^LEAF_BITS. 64 keeps a 100k-key partition set's trees small. */
 export const LEAF_BITS = 6;
@@ -16,7 +17,8 @@ export const KEY_OFFSET = 4;
 
 /** Storage key of `key`: its ring position, then the key. */
 export function dataKey(key: Uint8Array, hash = hashKey(key)): Uint8Array {
-  const out = new Uint8Array(4 + key.length);
+  // From a slab (../bytes.ts): views of it are taken on the write path.
+  const out = allocBytes(4 + key.length);
   out[0] = hash >>> 24;
   out[1] = (hash >>> 16) & 0xff;
   out[2] = (hash >>> 8) & 0xff;

@@ -217,20 +217,24 @@ export class Coordinator {
   }
 
   /** This member's copy of `key`: its replica merged with any hints it holds for the key. */
-  async readLocal(key: Uint8Array): Promise<Versions | undefined> {
-    const [own, hinted] = await Promise.all([this.#deps.replicas.read(key), this.#deps.hints.read(key)]);
-    if (hinted === undefined) return own;
-    return own === undefined ? hinted : sync(own, hinted);
+  readLocal(key: Uint8Array): Promise<Versions | undefined> {
+    const own = this.#deps.replicas.read(key);
+    if (!this.#deps.hints.holds(key)) return own;
+    return Promise.all([own, this.#deps.hints.read(key)]).then(([mine, hinted]) => {
+      if (hinted === undefined) return mine;
+      return mine === undefined ? hinted : sync(mine, hinted);
+    });
   }
 
-  async #readReplica(id: string, key: Uint8Array, timeoutMs: number): Promise<Versions | undefined> {
+  #readReplica(id: string, key: Uint8Array, timeoutMs: number): Promise<Versions | undefined> {
     if (id === this.#deps.self) return this.readLocal(key);
-    const reply = await this.#deps.send(id, { type: 'read', key }, timeoutMs);
-    const versions = (reply as ReadReply).versions;
-    if (reply.type !== 'read-reply' || (versions !== null && !(versions instanceof Uint8Array))) {
-      throw new ValidationError(`member ${id} answered a read with a malformed reply`);
-    }
-    return versions === null ? undefined : decodeVersions(versions, { copy: false });
+    return this.#deps.send(id, { type: 'read', key }, timeoutMs).then((reply) => {
+      const versions = (reply as ReadReply).versions;
+      if (reply.type !== 'read-reply' || (versions !== null && !(versions instanceof Uint8Array))) {
+        throw new ValidationError(`member ${id} answered a read with a malformed reply`);
+      }
+      return versions === null ? undefined : decodeVersions(versions, { copy: false });
+    });
   }
 
   /** Sends the merge of everything seen to every target that answered with less (§4.7). */

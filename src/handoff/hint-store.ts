@@ -112,9 +112,14 @@ export class HintStore {
     await this.#added(key, target, storageKey);
   }
 
+  /** Whether this member holds a hint of `key` for any owner. */
+  holds(key: Uint8Array): boolean {
+    return this.#byKey.size > 0 && this.#byKey.has(keyId(key));
+  }
+
   /** Everything held for `key` for any owner, merged; `undefined` when nothing. */
   async read(key: Uint8Array): Promise<Versions | undefined> {
-    const targets = this.#byKey.get(keyId(key));
+    const targets = this.#byKey.size === 0 ? undefined : this.#byKey.get(keyId(key));
     if (targets === undefined) return undefined;
     let merged: Versions | undefined;
     for (const target of targets) {

@@ -14,7 +14,8 @@ import type { AntiEntropy } from '../anti-entropy/exchange.js';
 import { decodeVersions, encodeVersions } from '../codec/versions.js';
 import { EMPTY_CONTEXT } from '../versioning/dvvset.js';
 import { decodeContext, encodeContext } from '../versioning/context.js';
-import { parseRequest, type MessageLimits } from './messages.js';
+import { parseRequest, type MessageLimits, type Request } from './messages.js';
+import type { Versions } from '../replica/replica-store.js';
 import type { ReplicaOperationName } from '../metrics/metrics.js';
 import type { Clock } from '../time/clock.js';
 
@@ -35,75 +36,99 @@ export interface RequestHandlerDeps {
 }
 
 export function createRequestHandler(deps: RequestHandlerDeps): (message: Message) => Promise<Message> {
-  return async (message) => {
-    const request = parseRequest(message, deps.limits);
+  // Replica reads and writes, the bulk of the traffic, go without an async function of their
+  // own: each would cost a promise and a suspended frame per request.
+  return (message) => {
+    let request: Request;
+    try {
+      request = parseRequest(message, deps.limits);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     switch (request.type) {
       case 'read':
         return measured(deps, 'read', serveRead(deps, request.key));
       case 'replicate':
         return measured(deps, 'write', serveReplicate(deps, request.key, request.hint, request.versions));
-      case 'put': {
-        const quorum = { r: deps.r, w: request.w, pr: 0, pw: request.pw, timeoutMs: request.timeoutMs };
-        const context = request.context === null ? EMPTY_CONTEXT : decodeContext(request.context);
-        const owners = deps.owners(request.key);
-        // Chosen though not an owner in our own view: keep the copy as a hint.
-        const hintFor = owners.includes(deps.self) ? undefined : (request.hint ?? owners[0]);
-        const as = hintFor === undefined ? { id: deps.self } : { id: deps.self, hintFor };
-        const written = await deps.coordinator.coordinatePut(request.key, request.value, context, quorum, as);
-        return { type: 'put-reply', context: encodeContext(written) };
-      }
-      case 'gossip':
-        return deps.membership.handleGossip(request);
-      case 'reap':
-        await deps.replicas.deleteIfUnchanged(request.key, request.versions);
-        return { type: 'ack' };
-      case 'ae-roots':
-        return deps.antiEntropy.compareRoots(request.partitions, request.roots);
-      case 'ae-leaves':
-        return deps.antiEntropy.compareLeaves(request.partition, request.leaves);
-      case 'ae-keys':
-        return deps.antiEntropy.compareKeys(request.partition, request.leaves, request.entries);
-      case 'ae-push':
-        await deps.antiEntropy.accept(request.records);
-        return { type: 'ack' };
+      default:
+        return serveOther(deps, request);
     }
   };
 }
 
-/** A replica read: the key's copy here, merged with any stand-in copy this member holds. */
-async function serveRead(deps: RequestHandlerDeps, key: Uint8Array): Promise<Message> {
-  deps.metrics.increment('replica_reads');
-  const hinted = await deps.hints.read(key);
-  if (hinted === undefined) {
-    const versions = await deps.replicas.readEncoded(key);
-    return { type: 'read-reply', versions: versions ?? null };
+async function serveOther(deps: RequestHandlerDeps, request: Exclude<Request, { type: 'read' | 'replicate' }>): Promise<Message> {
+  switch (request.type) {
+    case 'put': {
+      const quorum = { r: deps.r, w: request.w, pr: 0, pw: request.pw, timeoutMs: request.timeoutMs };
+      const context = request.context === null ? EMPTY_CONTEXT : decodeContext(request.context);
+      const owners = deps.owners(request.key);
+      // Chosen though not an owner in our own view: keep the copy as a hint.
+      const hintFor = owners.includes(deps.self) ? undefined : (request.hint ?? owners[0]);
+      const as = hintFor === undefined ? { id: deps.self } : { id: deps.self, hintFor };
+      const written = await deps.coordinator.coordinatePut(request.key, request.value, context, quorum, as);
+      return { type: 'put-reply', context: encodeContext(written) };
+    }
+    case 'gossip':
+      return deps.membership.handleGossip(request);
+    case 'reap':
+      await deps.replicas.deleteIfUnchanged(request.key, request.versions);
+      return ACK;
+    case 'ae-roots':
+      return deps.antiEntropy.compareRoots(request.partitions, request.roots);
+    case 'ae-leaves':
+      return deps.antiEntropy.compareLeaves(request.partition, request.leaves);
+    case 'ae-keys':
+      return deps.antiEntropy.compareKeys(request.partition, request.leaves, request.entries);
+    case 'ae-push':
+      await deps.antiEntropy.accept(request.records);
+      return ACK;
   }
-  const merged = await deps.coordinator.readLocal(key);
-  return { type: 'read-reply', versions: merged === undefined ? null : encodeVersions(merged) };
+}
+
+const ACK: Message = Object.freeze({ type: 'ack' });
+
+/** A replica read: the key's copy here, merged with any stand-in copy this member holds. */
+function serveRead(deps: RequestHandlerDeps, key: Uint8Array): Promise<Message> {
+  deps.metrics.increment('replica_reads');
+  if (!deps.hints.holds(key)) return deps.replicas.readEncoded(key).then(readReply);
+  return deps.coordinator.readLocal(key).then((merged) => readReply(merged === undefined ? undefined : encodeVersions(merged)));
+}
+
+function readReply(versions: Uint8Array | undefined): Message {
+  return { type: 'read-reply', versions: versions ?? null };
 }
 
 /** A replica write: merged into this member's copy, or kept as a hint for `hint`. */
-async function serveReplicate(deps: RequestHandlerDeps, key: Uint8Array, hint: string | null, bytes: Uint8Array): Promise<Message> {
+function serveReplicate(deps: RequestHandlerDeps, key: Uint8Array, hint: string | null, bytes: Uint8Array): Promise<Message> {
   deps.metrics.increment('replica_writes');
-  const versions = decodeVersions(bytes, { copy: false });
-  if (hint === null || hint === deps.self) {
-    await deps.replicas.merge(key, versions, bytes);
-  } else {
-    await deps.hints.merge(key, hint, versions, bytes);
-    deps.onHintStored(key, hint);
+  let versions: Versions;
+  try {
+    versions = decodeVersions(bytes, { copy: false });
+  } catch (error) {
+    return Promise.reject(error);
   }
-  return { type: 'ack' };
+  if (hint === null || hint === deps.self) return deps.replicas.merge(key, versions, bytes).then(ack);
+  return deps.hints.merge(key, hint, versions, bytes).then(() => {
+    deps.onHintStored(key, hint);
+    return ACK;
+  });
+}
+
+function ack(): Message {
+  return ACK;
 }
 
 /** `work`'s answer, its latency recorded as a replica-side `op`. */
-async function measured(deps: RequestHandlerDeps, op: ReplicaOperationName, work: Promise<Message>): Promise<Message> {
+function measured(deps: RequestHandlerDeps, op: ReplicaOperationName, work: Promise<Message>): Promise<Message> {
   const started = deps.clock.now();
-  try {
-    const answer = await work;
-    deps.metrics.observeReplica(op, deps.clock.now() - started, true);
-    return answer;
-  } catch (error) {
-    deps.metrics.observeReplica(op, deps.clock.now() - started, false);
-    throw error;
-  }
+  return work.then(
+    (answer) => {
+      deps.metrics.observeReplica(op, deps.clock.now() - started, true);
+      return answer;
+    },
+    (error: unknown) => {
+      deps.metrics.observeReplica(op, deps.clock.now() - started, false);
+      throw error;
+    },
+  );
 }

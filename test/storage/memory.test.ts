@@ -24,13 +24,18 @@ test('MemoryStorage is not persistent but keeps its data across close() and open
   await storage.close();
 });
 
-test('MemoryStorage returns plain Uint8Arrays with their own ArrayBuffer', async () => {
+test('MemoryStorage returns plain Uint8Arrays that are copies of their own', async () => {
   const storage = new MemoryStorage();
   await storage.open();
   await storage.batch([{ type: 'put', space: 's', key: key(1), value: key(2, 3) }]);
   const value = await storage.get('s', key(1));
+  const again = await storage.get('s', key(1));
   assert.equal(value?.constructor, Uint8Array);
-  assert.equal(value?.buffer.byteLength, 2);
+  assert.deepEqual([...value!], [2, 3]);
+  // Views into a shared slab (src/bytes.ts), each with bytes of its own.
+  value!.fill(9);
+  assert.deepEqual([...again!], [2, 3]);
+  assert.deepEqual([...(await storage.get('s', key(1)))!], [2, 3]);
   await storage.close();
 });
 
