@@ -11,6 +11,7 @@
  */
 import { fromLatin1, toLatin1 } from '../latin1.js';
 import { syncAccess, type IterateOptions, type Space, type Storage, type StorageOp, type StorageSupports, type SyncAccess } from './storage.js';
+import { ShardedMap } from './sharded-map.js';
 import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
 
 /**
@@ -28,7 +29,7 @@ import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, stora
  * walk it while later writes go on.
  */
 interface SpaceData {
-  readonly entries: Map<string, string>;
+  readonly entries: ShardedMap<string>;
   order: string[] | undefined;
   readonly added: Set<string>;
   readonly deleted: Set<string>;
@@ -47,7 +48,8 @@ interface SpaceData {
  * much here.) Keeping the keys in order costs about 8 bytes per key, once a space has been
  * iterated.
  *
- * A space holds at most 2^24 (about 16.7 million) keys, the limit of a V8 `Map`.
+ * Each space's entries are split over 256 `Map`s (./sharded-map.ts), so that growing one
+ * never stalls the process for long.
  *
  * @example
  * ```ts
@@ -173,7 +175,7 @@ export class MemoryStorage implements Storage {
   #space(space: Space): SpaceData {
     let data = this.#spaces.get(space);
     if (data === undefined) {
-      data = { entries: new Map(), order: undefined, added: new Set(), deleted: new Set() };
+      data = { entries: new ShardedMap(), order: undefined, added: new Set(), deleted: new Set() };
       this.#spaces.set(space, data);
     }
     return data;
@@ -209,7 +211,7 @@ function sortedKeys(data: SpaceData): string[] {
   const { added, deleted } = data;
   let order = data.order;
   if (order === undefined) {
-    order = [...data.entries.keys()].sort(compareLatin1);
+    order = data.entries.keys().sort(compareLatin1);
   } else if (added.size > 0 || deleted.size > 0) {
     const old = order;
     const drop = [...deleted].map((key) => lowerBound(old, key)).sort((a, b) => a - b);
