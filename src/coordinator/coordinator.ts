@@ -8,6 +8,7 @@
  * the first target that accepts it.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { DynamoError, QuorumError, ValidationError } from '../errors.js';
 import type { Quorum } from '../config.js';
 import type { Clock } from '../time/clock.js';
@@ -196,7 +197,11 @@ export class Coordinator {
   async get(key: Uint8Array, quorum: Quorum): Promise<Versions | undefined> {
     const deps = this.#deps;
     const targets = this.targets(key);
-    const fan = fanOut(targets, (t) => this.#readReplica(t.id, key, quorum.timeoutMs), {
+    // Replicas in sync hold the same bytes (the encoding is canonical), so each answer is
+    // decoded only if it differs from the first: then merging it and comparing it for read
+    // repair are one identity check.
+    const answers = new AnswerDecoder();
+    const fan = fanOut(targets, (t) => this.#readReplica(t.id, key, quorum.timeoutMs, answers), {
       needed: quorum.r,
       neededPrimaries: quorum.pr,
       label: 'R',
@@ -226,14 +231,17 @@ export class Coordinator {
     });
   }
 
-  #readReplica(id: string, key: Uint8Array, timeoutMs: number): Promise<Versions | undefined> {
-    if (id === this.#deps.self) return this.readLocal(key);
+  #readReplica(id: string, key: Uint8Array, timeoutMs: number, answers: AnswerDecoder): Promise<Versions | undefined> {
+    if (id === this.#deps.self) {
+      if (this.#deps.hints.holds(key)) return this.readLocal(key);
+      return this.#deps.replicas.readEncoded(key).then((bytes) => answers.decode(bytes));
+    }
     return this.#deps.send(id, { type: 'read', key }, timeoutMs).then((reply) => {
       const versions = (reply as ReadReply).versions;
       if (reply.type !== 'read-reply' || (versions !== null && !(versions instanceof Uint8Array))) {
         throw new ValidationError(`member ${id} answered a read with a malformed reply`);
       }
-      return versions === null ? undefined : decodeVersions(versions, { copy: false });
+      return answers.decode(versions ?? undefined);
     });
   }
 
@@ -244,7 +252,7 @@ export class Coordinator {
     if (merged === undefined) return;
     const stale = outcomes.filter(
       (o): o is Extract<Outcome<Versions | undefined>, { ok: true }> =>
-        o.ok && (o.value === undefined || !equivalent(o.value, merged)),
+        o.ok && (o.value === undefined || (o.value !== merged && !equivalent(o.value, merged))),
     );
     if (stale.length === 0) return;
     const encoded = encodeVersions(merged);
@@ -269,8 +277,29 @@ export class Coordinator {
 function mergeOutcomes(outcomes: readonly Outcome<Versions | undefined>[]): Versions | undefined {
   let merged: Versions | undefined;
   for (const o of outcomes) {
-    if (!o.ok || o.value === undefined) continue;
+    if (!o.ok || o.value === undefined || o.value === merged) continue;
     merged = merged === undefined ? o.value : sync(merged, o.value);
   }
   return merged;
+}
+
+/**
+ * Decodes the answers of one read. An answer byte for byte equal to the first decoded comes
+ * back as that very object; anything else is decoded (and so validated) on its own.
+ */
+class AnswerDecoder {
+  #bytes: Uint8Array | undefined;
+  #versions: Versions | undefined;
+
+  decode(bytes: Uint8Array | undefined): Versions | undefined {
+    if (bytes === undefined) return undefined;
+    const first = this.#bytes;
+    if (first !== undefined && first.length === bytes.length && Buffer.compare(first, bytes) === 0) return this.#versions;
+    const versions = decodeVersions(bytes, { copy: false });
+    if (first === undefined) {
+      this.#bytes = bytes;
+      this.#versions = versions;
+    }
+    return versions;
+  }
 }

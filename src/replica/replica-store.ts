@@ -150,6 +150,13 @@ export class ReplicaStore {
 
   /** Like `read`, but the stored bytes as they are (what a peer's read is answered with). */
   readEncoded(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.#sync !== undefined) {
+      try {
+        return Promise.resolve(this.#sync.get(this.#space, this.#key(key)));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return this.#storage.get(this.#space, this.#key(key));
   }
 

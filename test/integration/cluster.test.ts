@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { QuorumError, ValidationError, type RepairEvent } from '../../src/index.js';
+import { Dynamo, InMemoryNetwork, MemoryStorage, QuorumError, ValidationError, type RepairEvent, type Transport } from '../../src/index.js';
 import { findKey, startCluster } from '../helpers/cluster.js';
 
 test('five members: a put through one is read through another', async () => {
@@ -137,6 +137,39 @@ test('read repair brings a replica that missed a write up to date', async () => 
     assert.deepEqual((await c.node(third).readLocal(key))?.values, ['fresh']);
   } finally {
     await c.stop();
+  }
+});
+
+test('replicas in sync are not repaired; a replica answering a read with garbage is a failed replica, not a failed read', async () => {
+  const net = new InMemoryNetwork();
+  let lie = false;
+  // Member c answers reads with random bytes while `lie` is set.
+  const inner = net.transport('c');
+  const liar: Transport = {
+    address: inner.address,
+    listen: (handler) =>
+      inner.listen(async (message, from) => {
+        const answer = await handler(message, from);
+        return lie && message.type === 'read' ? { type: 'read-reply', versions: Uint8Array.from({ length: 40 }, (_, i) => (i * 37 + 11) & 0xff) } : answer;
+      }),
+    request: (to, message, options) => inner.request(to, message, options),
+    close: () => inner.close(),
+  };
+  const ids = ['a', 'b', 'c'];
+  const nodes = ids.map((id) => new Dynamo({ id, transport: id === 'c' ? liar : net.transport(id), storage: new MemoryStorage(), seeds: ids, timeoutMs: 500 }));
+  await Promise.all(nodes.map((n) => n.start()));
+  try {
+    const [a] = nodes as [Dynamo, Dynamo, Dynamo];
+    for (let i = 0; i < 20; i++) await a.put(`k${i}`, { i });
+    for (let i = 0; i < 20; i++) assert.deepEqual((await a.get(`k${i}`)).values, [{ i }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(a.metrics().counters['read_repairs'] ?? 0, 0, 'identical replicas need no repair');
+    lie = true;
+    for (let i = 0; i < 20; i++) assert.deepEqual((await a.get(`k${i}`, { r: 2 })).values, [{ i }], 'a and b make the quorum');
+    // With R=3 the garbage answer leaves the read one replica short.
+    await assert.rejects(a.get('k0', { r: 3 }), QuorumError);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
   }
 });
 
