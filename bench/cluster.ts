@@ -97,7 +97,6 @@ async function main(): Promise<void> {
     await rawLevel(dir);
     await cluster('cluster memory', () => new MemoryStorage());
     await cluster('cluster level', (id) => new LevelStorage(join(dir, id)));
-    await cluster('cluster level syncReads', (id) => new LevelStorage(join(dir, `${id}-sync`), { syncReads: true }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -110,13 +109,6 @@ async function main(): Promise<void> {
   const memGet = get('cluster memory get c=64');
   console.log('\nTargets (issue 1/6):');
   verdict('LevelStorage puts ≥ 0.15x raw', levelPut >= 0.15 * rawPut, `${(levelPut / rawPut).toFixed(3)}x (${Math.round(levelPut)} vs ${Math.round(rawPut)} raw puts/s)`, WHY_LEVEL);
-  const syncPut = get('cluster level syncReads put c=64').opsPerSec;
-  verdict(
-    'LevelStorage puts ≥ 0.15x raw, with syncReads',
-    syncPut >= 0.15 * rawPut,
-    `${(syncPut / rawPut).toFixed(3)}x (${Math.round(syncPut)} puts/s; reads served on the calling thread, for data that fits in memory)`,
-    WHY_LEVEL,
-  );
   verdict('LevelStorage gets vs raw', true, `${(get('cluster level get c=64').opsPerSec / get('raw classic-level get c=64').opsPerSec).toFixed(3)}x`);
   verdict('MemoryStorage ≥ 25k puts/s', memPut.opsPerSec >= 25_000, `${Math.round(memPut.opsPerSec)} puts/s`, WHY_THROUGHPUT);
   verdict('MemoryStorage ≥ 40k gets/s', memGet.opsPerSec >= 40_000, `${Math.round(memGet.opsPerSec)} gets/s`, WHY_THROUGHPUT);

@@ -52,16 +52,6 @@ export interface LevelStorageOptions {
    * @default false
    */
   sync?: boolean;
-  /**
-   * Serve `get` with a synchronous LevelDB read on the calling thread instead of a trip
-   * through the libuv thread pool. A read from LevelDB's memtable or block cache, or from
-   * the OS page cache, takes a few microseconds, against a round trip of ~60 µs; the
-   * replica store reads every key before it writes it, so this raises cluster puts on
-   * LevelStorage by 12–15% (`npm run bench`). But a read that must go to the disk blocks
-   * the event loop while it does: turn it on when the data (or its hot part) fits in memory.
-   * @default false
-   */
-  syncReads?: boolean;
 }
 
 /** The values {@link LevelStorage} uses for options not given. */
@@ -70,7 +60,6 @@ export const LEVEL_STORAGE_DEFAULTS: Readonly<Required<LevelStorageOptions>> = O
   writeBufferSize: 4 * 1024 * 1024,
   compression: true,
   sync: false,
-  syncReads: false,
 });
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -155,7 +144,7 @@ export class LevelStorage implements Storage {
         throw new ValidationError(`options.${name} must be a non-negative integer of bytes, got ${String(value)}`);
       }
     }
-    for (const name of ['compression', 'sync', 'syncReads'] as const) {
+    for (const name of ['compression', 'sync'] as const) {
       if (typeof this.#options[name] !== 'boolean') {
         throw new ValidationError(`options.${name} must be a boolean, got ${String(this.#options[name])}`);
       }
@@ -205,23 +194,11 @@ export class LevelStorage implements Storage {
     });
   }
 
-  /**
-   * The value of `key` in `space`, or `undefined` when it has none. It shares one LevelDB
-   * `getMany` with the reads made alongside it, or, with `syncReads`, is read at once.
-   */
+  /** The value of `key` in `space`, or `undefined` when it has none; it shares one LevelDB `getMany` with the reads made alongside it. */
   async get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#checkOpen();
     checkSpace(space);
     checkBytes(key, 'key');
-    if (this.#options.syncReads) {
-      let value: Uint8Array | undefined;
-      try {
-        value = this.#checkOpen().getSync(this.#storedKey(space, key));
-      } catch (err) {
-        throw translate(err);
-      }
-      return value === undefined ? undefined : view(value, 0);
-    }
     const [value] = await this.#read([this.#storedKey(space, key)]);
     return value;
   }

@@ -20,13 +20,6 @@ storageComplianceSuite(test, {
   modelRuns: 100,
 });
 
-// The same contract with reads served synchronously on the calling thread.
-storageComplianceSuite((name, fn) => test(`syncReads ${name}`, fn), {
-  create: () => new LevelStorage(freshDir(), { syncReads: true }),
-  reopen: (storage: Storage) => new LevelStorage((storage as LevelStorage).location, { syncReads: true }),
-  modelRuns: 50,
-});
-
 const key = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
 const put = (k: Uint8Array, v: Uint8Array, space = 's'): StorageOp => ({ type: 'put', space, key: k, value: v });
 
@@ -143,7 +136,6 @@ test('LevelStorage: options are validated, naming the option', () => {
   assert.throws(() => new LevelStorage(freshDir(), { cacheSize: -1 }), /cacheSize/);
   assert.throws(() => new LevelStorage(freshDir(), { writeBufferSize: 1.5 }), /writeBufferSize/);
   assert.throws(() => new LevelStorage(freshDir(), { sync: 'yes' as unknown as boolean }), /sync/);
-  assert.throws(() => new LevelStorage(freshDir(), { syncReads: 1 as unknown as boolean }), /syncReads/);
 });
 
 test('LevelStorage: sync writes work and persist', async () => {
