@@ -23,7 +23,7 @@ const utf8 = new TextEncoder();
 /** The bytes of `key`; a string and its UTF-8 encoding name the same key. */
 export function keyBytes(key: unknown, maxKeyBytes: number): Uint8Array {
   let bytes: Uint8Array;
-  if (typeof key === 'string') bytes = utf8.encode(key);
+  if (typeof key === 'string') bytes = utf8Bytes(key);
   else if (key instanceof Uint8Array) bytes = key;
   else throw new ValidationError(`key must be a string or Uint8Array, got ${key === null ? 'null' : typeof key}`);
   if (bytes.length === 0) throw new ValidationError('key must not be empty');
@@ -31,6 +31,18 @@ export function keyBytes(key: unknown, maxKeyBytes: number): Uint8Array {
     throw new ValidationError(`key is ${bytes.length} bytes, over maxKeyBytes (${maxKeyBytes})`);
   }
   return bytes;
+}
+
+/**
+ * The UTF-8 bytes of `text`, in a slab (./bytes.ts): `TextEncoder#encode` gives each result
+ * an `ArrayBuffer` of its own, a native allocation that made it ~1.3 µs a key against
+ * ~0.17 µs this way. (A loop over `charCodeAt` is no faster: a key built by concatenation is
+ * not flat, and each call on it goes to the runtime.)
+ */
+function utf8Bytes(text: string): Uint8Array {
+  // At most three bytes per UTF-16 unit (a surrogate pair: four bytes for two units).
+  const room = allocBytes(3 * text.length);
+  return room.subarray(0, utf8.encodeInto(text, room).written);
 }
 
 /** A key as a Map key: latin1 keeps one char per byte, cheap and unambiguous. */
