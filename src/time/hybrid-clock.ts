@@ -45,7 +45,8 @@ export class HybridClock {
   observe(timestamp: number): void {
     checkTimestamp(timestamp);
     if (timestamp <= this.#last) return;
-    if (timestamp > (Math.floor(wallTime(this.#clock)) + MAX_DRIFT_MS) * LOGICAL_PER_MS) return;
+    // Compared by millisecond: the logical counter within the last allowed one is allowed.
+    if (timestamp >= (Math.floor(wallTime(this.#clock)) + MAX_DRIFT_MS + 1) * LOGICAL_PER_MS) return;
     this.#last = timestamp;
   }
 }

@@ -30,6 +30,19 @@ test('after observing a timestamp up to a minute ahead, every later one is great
   );
 });
 
+test('the bound on adopted timestamps is a whole millisecond: the last one allowed, logical ticks and all', () => {
+  const adopts = (wall: number, seen: number) => {
+    const hlc = new HybridClock(new ManualClock(0, wall));
+    hlc.observe(seen);
+    return hlc.now() > seen;
+  };
+  const limit = (5_000_000 + MAX_DRIFT_MS) * LOGICAL_PER_MS;
+  assert.ok(adopts(5_000_000, limit + 999), 'within the last allowed millisecond');
+  assert.ok(!adopts(5_000_000, limit + 1000), 'one millisecond later');
+  // The counterexample fast-check found (seed 540338097): wall 0, exactly a minute ahead, logical 1.
+  assert.ok(adopts(0, MAX_DRIFT_MS * LOGICAL_PER_MS + 1));
+});
+
 test('a timestamp from a clock far ahead is not adopted', () => {
   const hlc = new HybridClock(new ManualClock(0, 1_000_000));
   hlc.observe((1_000_000 + 86_400_000) * LOGICAL_PER_MS);
