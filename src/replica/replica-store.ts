@@ -75,7 +75,7 @@ export interface ReplicaStoreOptions {
 
 export class ReplicaStore {
   readonly #storage: Storage;
-  /** The backend's synchronous access, when it has one (MemoryStorage): see `#now`. */
+  /** The backend's synchronous access, when it has one (MemoryStorage): see `#change`. */
   readonly #sync: SyncAccess | undefined;
   readonly #space: string;
   readonly #counter: DotCounter;
