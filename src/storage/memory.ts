@@ -2,16 +2,20 @@
  * An in-process {@link Storage} for tests, examples and members whose data may die with the
  * process.
  *
- * Keys and values are held as Latin-1 strings, one character per byte. V8 keeps such a
- * string in one flat object of 16 bytes of header plus its bytes, while every `Uint8Array`
- * costs a JS object, an `ArrayBuffer` and an off-heap backing store; at a million entries the
- * strings take about half the memory (see `bench/storage-memory.ts`). Latin-1 strings also
- * compare with `<` code unit by code unit, which is exactly bytewise unsigned order.
+ * Keys are held as Latin-1 strings, one character per byte. V8 keeps such a string in one
+ * flat object of 16 bytes of header plus its bytes, while every `Uint8Array` costs a JS
+ * object, an `ArrayBuffer` and an off-heap backing store; at a million entries the strings
+ * take about half the memory (see `bench/storage-memory.ts`). Latin-1 strings also compare
+ * with `<` code unit by code unit, which is exactly bytewise unsigned order. Values live off
+ * the JS heap in a pool of pages (./value-pool.ts), out of the garbage collector's way;
+ * one too large for the pool is kept as a Latin-1 string too.
  * @module
  */
 import { fromLatin1, toLatin1 } from '../latin1.js';
 import { syncAccess, type IterateOptions, type Space, type Storage, type StorageOp, type StorageSupports, type SyncAccess } from './storage.js';
 import { ShardedMap } from './sharded-map.js';
+import { ValuePool } from './value-pool.js';
+import { allocBytes } from '../bytes.js';
 import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
 
 /**
@@ -29,7 +33,8 @@ import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, stora
  * walk it while later writes go on.
  */
 interface SpaceData {
-  readonly entries: ShardedMap<string>;
+  /** By key: a ref into the storage's {@link ValuePool}, or (too big for it) the value as a Latin-1 string. */
+  readonly entries: ShardedMap<number | string>;
   order: string[] | undefined;
   readonly added: Set<string>;
   readonly deleted: Set<string>;
@@ -64,6 +69,8 @@ export class MemoryStorage implements Storage {
   readonly supports: StorageSupports = Object.freeze({ persistent: false });
 
   readonly #spaces = new Map<Space, SpaceData>();
+  /** Every space's values (./value-pool.ts). */
+  readonly #pool = new ValuePool();
   #open = false;
 
   /** Makes the storage usable; resolves at once. Calling it again is harmless. */
@@ -85,10 +92,7 @@ export class MemoryStorage implements Storage {
     this.#checkOpen();
     const entries = this.#known(space)?.entries;
     checkKeys(keys);
-    return keys.map((key) => {
-      const value = entries?.get(toLatin1(key));
-      return value === undefined ? undefined : fromLatin1(value);
-    });
+    return keys.map((key) => this.#value(entries?.get(toLatin1(key))));
   }
 
   async batch(ops: readonly StorageOp[]): Promise<void> {
@@ -109,8 +113,19 @@ export class MemoryStorage implements Storage {
     this.#checkOpen();
     const data = this.#known(space);
     checkBytes(key, 'key');
-    const value = data?.entries.get(toLatin1(key));
-    return value === undefined ? undefined : fromLatin1(value);
+    return this.#value(data?.entries.get(toLatin1(key)));
+  }
+
+  /** The bytes an entry stands for: a fresh copy. */
+  #value(entry: number | string | undefined): Uint8Array | undefined {
+    if (entry === undefined) return undefined;
+    return typeof entry === 'number' ? this.#pool.read(entry, allocBytes) : fromLatin1(entry);
+  }
+
+  /** What `entries` keeps for `value`, in place of `old` if there was one. */
+  #entry(value: Uint8Array, old: number | string | undefined): number | string {
+    const ref = typeof old === 'number' ? this.#pool.replace(old, value) : this.#pool.store(value);
+    return ref ?? toLatin1(value);
   }
 
   #batch(ops: readonly StorageOp[]): void {
@@ -121,11 +136,13 @@ export class MemoryStorage implements Storage {
     for (const op of ops) {
       const data = this.#space(op.space);
       const key = toLatin1(op.key);
+      const old = data.entries.get(key);
       if (op.type === 'put') {
-        // The kept order only needs to hear of new keys while there is one.
-        if (data.order !== undefined && !data.entries.has(key)) noteAdded(data, key);
-        data.entries.set(key, toLatin1(op.value));
-      } else if (data.entries.delete(key)) {
+        if (old === undefined) noteAdded(data, key);
+        data.entries.set(key, this.#entry(op.value, old));
+      } else if (old !== undefined) {
+        data.entries.delete(key);
+        if (typeof old === 'number') this.#pool.free(old);
         noteDeleted(data, key);
       }
     }
@@ -150,11 +167,11 @@ export class MemoryStorage implements Storage {
       const key = order[i] as string;
       // Looked up as yielded, not all at start: a million lookups at once would stall the
       // event loop for about a second.
-      const value = entries.get(key);
+      const value = this.#value(entries.get(key));
       if (value === undefined) continue;
       // The consumer may be resumed after close(); the contract makes that call reject.
       this.#checkOpen();
-      yield [fromLatin1(key), fromLatin1(value)];
+      yield [fromLatin1(key), value];
     }
   }
 

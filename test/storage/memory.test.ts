@@ -78,3 +78,21 @@ test('MemoryStorage keeps its key order right through writes between iterations'
   assert.deepEqual(keys.slice(0, 3), [[0, 0, 1], [0, 1, 1], [0, 2, 1]]);
   await storage.close();
 });
+
+test('MemoryStorage keeps values of any size, moving them in and out of its pool as they are rewritten', async () => {
+  const storage = new MemoryStorage();
+  await storage.open();
+  const k = key(7);
+  const big = new Uint8Array(10_000).map((_, i) => i & 0xff);
+  const small = new Uint8Array(120).fill(3);
+  for (const value of [big, small, small.subarray(0, 40), big, new Uint8Array(0), small]) {
+    await storage.batch([{ type: 'put', space: 's', key: k, value }]);
+    assert.deepEqual([...(await storage.get('s', k))!], [...value]);
+    const seen: number[][] = [];
+    for await (const [, v] of storage.iterate('s')) seen.push([...v]);
+    assert.deepEqual(seen, [[...value]]);
+  }
+  await storage.batch([{ type: 'del', space: 's', key: k }]);
+  assert.equal(await storage.get('s', k), undefined);
+  await storage.close();
+});
