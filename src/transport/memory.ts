@@ -15,6 +15,7 @@ import { decodeFrame, encodeFrame, fromWireError, toWireError, type Frame } from
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
 import { seededRandom, type Random } from '../time/random.js';
 import type { Message, RequestHandler, RequestOptions, Transport } from './transport.js';
+import { PendingTable } from './pending-table.js';
 
 /** Options of {@link InMemoryNetwork}. */
 export interface InMemoryNetworkOptions {
@@ -301,7 +302,7 @@ class MemoryTransport implements InMemoryTransport {
   #handler: RequestHandler | undefined;
   #closed = false;
   #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingTable<Pending>();
 
   constructor(address: string, link: NetworkLink, clock: Clock) {
     this.address = address;
@@ -362,7 +363,7 @@ class MemoryTransport implements InMemoryTransport {
     this.#closed = true;
     this.#handler = undefined;
     this.#link.detach(this);
-    const pending = [...this.#pending.values()];
+    const pending = this.#pending.values();
     this.#pending.clear();
     for (const { reject, timer } of pending) {
       this.#clock.clearTimeout(timer);

@@ -25,6 +25,7 @@ import {
 } from './tcp-handshake.js';
 import { Link, type SendTag } from './tcp-link.js';
 import type { HostPort, ResolvedTcpOptions } from './tcp-options.js';
+import { PendingTable } from './pending-table.js';
 
 /** What an outbound connection needs from its transport. */
 export interface OutboundContext {
@@ -52,7 +53,7 @@ export class Outbound {
   readonly to: string;
   readonly #context: OutboundContext;
   readonly #link: Link;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingTable<Pending>();
   readonly #nonce = newNonce();
   /** This member's address as the hello announced it; the proofs cover it. */
   readonly #self: string;
@@ -248,7 +249,7 @@ export class Outbound {
   }
 
   #rejectAll(errorFor: (pending: Pending) => Error): void {
-    const pending = [...this.#pending.values()];
+    const pending = this.#pending.values();
     this.#pending.clear();
     for (const p of pending) {
       clearTimeout(p.timer);
