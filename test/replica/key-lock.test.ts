@@ -21,3 +21,22 @@ test('a failing run does not block the next one', async () => {
   await assert.rejects(lock.run('k', async () => Promise.reject(new Error('boom'))));
   assert.equal(await lock.run('k', async () => 7), 7);
 });
+
+test('many keys at once: each key runs in order, none waits for ever', async () => {
+  const lock = new KeyLock();
+  const order = new Map<string, number[]>();
+  const runs: Promise<void>[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const key = `key-${i % 5000}`;
+    runs.push(
+      lock.run(key, async () => {
+        await Promise.resolve();
+        order.set(key, [...(order.get(key) ?? []), i]);
+      }),
+    );
+  }
+  await Promise.all(runs);
+  for (const [key, seen] of order) assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `${key} ran in call order`);
+  assert.equal(order.size, 5000);
+  assert.equal(lock.size, 0);
+});
