@@ -117,7 +117,7 @@ function verdict(name: string, ok: boolean, detail: string, whyMissed?: string):
 const WHY_THROUGHPUT =
   "all three members share one JS thread here: each op is 3 replica reads/writes plus 4 encoded messages; the largest costs left are the storage's Map lookups (random memory access, ~15% of CPU samples) and GC (13-20%)";
 const WHY_TAIL =
-  'tail latency is set by young-generation GC pauses (see the GCmax column: 7-12 ms, copying the keys just stored and the requests in flight) landing on 64 ops queued behind one busy thread';
+  'the 64 ops in flight share one thread, so any pause lands on all of them: GC (see the GCmax column: young-generation pauses are 3-6 ms, a major GC finishing up to ~8 ms) or another stall of the event loop (8-14 ms, about once a run)';
 const WHY_LEVEL =
   "each put is three LevelDB writes (one per replica) plus a read of the stored record on each, all group-committed; classic-level's native calls (getMany with its implicit snapshot, the chained batch) take ~35% of the main thread";
 
