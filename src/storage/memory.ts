@@ -54,7 +54,8 @@ interface SpaceData {
  * iterated.
  *
  * Each space's entries are split over 256 `Map`s (./sharded-map.ts), so that growing one
- * never stalls the process for long.
+ * never stalls the process for long. Values up to 4 KiB are kept off the JS heap, in pages
+ * that are reused but never released: memory stays at the peak a storage has reached.
  *
  * @example
  * ```ts
