@@ -21,6 +21,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel, type ChainedBatch } from 'classic-level';
 import { ValidationError } from '../errors.js';
+import { allocBytes } from '../bytes.js';
 import type { IterateOptions, Space, Storage, StorageOp, StorageSupports } from './storage.js';
 import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
 
@@ -304,7 +305,9 @@ export class LevelStorage implements Storage {
   /** The LevelDB key of `key` in `space`: a fresh array, never the caller's. */
   #storedKey(space: Space, key: Uint8Array): Uint8Array {
     const prefix = this.#prefix(space);
-    const stored = new Uint8Array(prefix.length + key.length);
+    // From a slab (../bytes.ts): a small array kept on V8's heap would have its bytes moved
+    // off it, at the cost of a native allocation, when classic-level's native code takes it.
+    const stored = allocBytes(prefix.length + key.length);
     stored.set(prefix, 0);
     stored.set(key, prefix.length);
     return stored;
