@@ -2,7 +2,7 @@
  * MemoryStorage's values, kept off the JS heap.
  *
  * A value held as a JS string is copied by the young-generation collector when it is
- * stored, promoted, and then traced by every major collection for as long as it lives: in
+ * stored, promoted, and then marked by every major collection for as long as it lives: in
  * the in-process cluster most of what survived a scavenge was values just stored, and those
  * pauses set the tail latency. Here a value is copied once into a chunk of a 64 KiB page
  * (an `ArrayBuffer`, which no collector looks into) and named by a small integer, which a
