@@ -82,6 +82,9 @@ async function rawLevel(dir: string): Promise<void> {
   await db.close();
 }
 
+/** Clusters started so far: each run's members get folders of their own. */
+let clustersStarted = 0;
+
 interface BenchCluster {
   readonly via: (i: number) => InstanceType<typeof Dynamo>;
   stop(): Promise<void>;
@@ -109,7 +112,7 @@ async function cluster(label: string, storage: (id: string) => Storage): Promise
   let written = 0;
   const puts = await measure(64, async () => {
     await last?.stop();
-    last = await startCluster(storage, RUNS_STARTED.next++);
+    last = await startCluster(storage, ++clustersStarted);
     // Not measured: the previous cluster's heap is collected and this one's first writes
     // (each partition's first key, the maps' first growth) are made before the clock starts,
     // as the single run on a warmed cluster used to have them.
@@ -127,9 +130,6 @@ async function cluster(label: string, storage: (id: string) => Storage): Promise
   }
   await last!.stop();
 }
-
-/** Numbers the clusters started, so that no two share a LevelDB folder. */
-const RUNS_STARTED = { next: 1 };
 
 /** Says a target's outcome, and when it is missed, why (as measured by profiling). */
 function verdict(name: string, ok: boolean, detail: string, whyMissed?: string): void {

@@ -15,6 +15,7 @@
  * what is kept for long.
  * @module
  */
+import { Buffer } from 'node:buffer';
 
 /** Bytes per slab. Node's pool is 8 KiB; twice that halves the slab allocations. */
 const SLAB_BYTES = 16 * 1024;
@@ -42,4 +43,9 @@ export function copyBytes(bytes: Uint8Array): Uint8Array {
   const out = allocBytes(bytes.length);
   out.set(bytes);
   return out;
+}
+
+/** Whether `a` and `b` hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }

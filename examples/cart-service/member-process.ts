@@ -6,29 +6,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { TlsFiles } from './config.js';
+import type { ServiceConfig } from './config.js';
 
 /** The repository root: children run there, so that `--import tsx` resolves. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The service's entry point, relative to {@link REPO_ROOT}. */
 export const SERVER_SCRIPT = 'examples/cart-service/server.ts';
 
-/** How to run one member. */
-export interface MemberSpec {
-  readonly id: string;
-  readonly host: string;
-  readonly peerPort: number;
-  /** 0: any free port (the ready line tells which). */
-  readonly httpPort: number;
-  readonly seeds: readonly string[];
-  readonly dataDir: string;
-  /** Passed as `CART_SECRET`, never as a flag (flags show in `ps`). */
-  readonly secret?: string;
-  readonly tls?: TlsFiles;
-  readonly n?: number;
-  readonly r?: number;
-  readonly w?: number;
-}
+/**
+ * How to run one member: its service settings (./config.ts), the optional ones left out
+ * when not used. The secret is passed as `CART_SECRET`, never as a flag (flags show in `ps`).
+ */
+export type MemberSpec = Pick<ServiceConfig, 'id' | 'host' | 'peerPort' | 'httpPort' | 'seeds' | 'dataDir'> &
+  Partial<Pick<ServiceConfig, 'secret' | 'tls' | 'n' | 'r' | 'w'>>;
 
 /** The JSON line a member prints on stdout once it serves. */
 export interface ReadyLine {

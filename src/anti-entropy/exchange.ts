@@ -14,6 +14,7 @@ import { decodeVersions } from '../codec/versions.js';
 import type { ReplicaStore } from '../replica/replica-store.js';
 import { DATA_SPACE } from '../replica/replica-store.js';
 import { keyId } from '../keys.js';
+import { sameBytes } from '../bytes.js';
 import { EMPTY_DIGEST, entryDigest, type Digest } from './merkle-tree.js';
 import { LEAF_BITS, keyView, leafRange, partitionRange } from './layout.js';
 import { differingIndices, packDigests, type HashTrees } from './trees.js';
@@ -289,12 +290,6 @@ function unionSize(records: readonly KeyedBytes[], want: readonly Uint8Array[]):
   let both = 0;
   for (const [key] of records) if (wanted.has(keyId(key))) both++;
   return records.length + want.length - both;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** A digest as the 8 bytes `packDigests` writes for it. */

@@ -15,6 +15,7 @@ import type { Message } from '../transport/transport.js';
 import type { Clock } from '../time/clock.js';
 import { decodeVersions } from '../codec/versions.js';
 import { keyId } from '../keys.js';
+import { sameBytes } from '../bytes.js';
 import type { ReplicaStore, Versions } from '../replica/replica-store.js';
 import { keyView } from './layout.js';
 
@@ -84,7 +85,7 @@ export class TombstoneCollector {
       const replies = await Promise.all(others.map((id) => deps.send(id, { type: 'read', key }, deps.timeoutMs)));
       const agree = replies.every((r) => {
         const versions = (r as { versions?: unknown }).versions;
-        return r.type === 'read-reply' && versions instanceof Uint8Array && Buffer.compare(versions, ours) === 0;
+        return r.type === 'read-reply' && versions instanceof Uint8Array && sameBytes(versions, ours);
       });
       if (!agree) return false;
       await Promise.all(others.map((id) => deps.send(id, { type: 'reap', key, versions: ours }, deps.timeoutMs)));

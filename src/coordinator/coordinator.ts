@@ -8,7 +8,6 @@
  * the first target that accepts it.
  * @module
  */
-import { Buffer } from 'node:buffer';
 import { DynamoError, QuorumError, ValidationError } from '../errors.js';
 import type { Quorum } from '../config.js';
 import type { Clock } from '../time/clock.js';
@@ -21,6 +20,7 @@ import type { Coordinated, ReplicaStore, StoredValue, Versions } from '../replic
 import type { HintStore } from '../handoff/hint-store.js';
 import type { PutReply, ReadReply } from '../protocol/messages.js';
 import { fanOut, type Outcome } from './fan-out.js';
+import { sameBytes } from '../bytes.js';
 import { primaries, selectTargets, type Target } from './targets.js';
 
 /** What the coordinator needs from the member around it; nothing more. */
@@ -294,7 +294,7 @@ class AnswerDecoder {
   decode(bytes: Uint8Array | undefined): Versions | undefined {
     if (bytes === undefined) return undefined;
     const first = this.#bytes;
-    if (first !== undefined && first.length === bytes.length && Buffer.compare(first, bytes) === 0) return this.#versions;
+    if (first !== undefined && sameBytes(first, bytes)) return this.#versions;
     const versions = decodeVersions(bytes, { copy: false });
     if (first === undefined) {
       this.#bytes = bytes;

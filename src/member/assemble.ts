@@ -86,9 +86,7 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
     onChange: (storageKey, before, after, set) => {
       trees.change(storageKey, before, after);
       tombstones.observe(storageKey, after, set);
-      // Only sibling sets interest the compactor; a view into a small key costs V8 a
-      // native allocation (it must move the key's bytes off its heap), so none is made else.
-      if (compactor !== undefined && set !== undefined && set.values.length > 1) compactor.observe(keyView(storageKey), set);
+      compactor?.observe(keyView(storageKey), set);
     },
   });
   // Sibling CRDTs merged inside the replicas, by each key's first owner (see crdt-compactor.ts).

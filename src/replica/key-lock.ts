@@ -10,15 +10,15 @@
  * `Map` copies its table every few hundred of those.
  * @module
  */
+import { stringHash } from '../string-hash.js';
 
 /** Stripes: 2^STRIPE_BITS. */
 const STRIPE_BITS = 12;
 const STRIPE_MASK = (1 << STRIPE_BITS) - 1;
 
-/** FNV-1a of the key's chars, folded onto a stripe. */
+/** The stripe of `key`: its hash, folded. */
 function stripeOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  const h = stringHash(key);
   return (h ^ (h >>> 16)) & STRIPE_MASK;
 }
 

@@ -27,6 +27,7 @@ import { pruneVersions, stampTimes } from '../versioning/clock-pruning.js';
 import type { PruneOptions } from '../versioning/version-vector.js';
 import { keyId } from '../keys.js';
 import { KeyLock } from './key-lock.js';
+import { sameBytes } from '../bytes.js';
 import type { DotCounter } from './identity.js';
 
 /** A stored value: the CBOR bytes of the user's value, or `null` for a tombstone. */
@@ -137,15 +138,7 @@ export class ReplicaStore {
 
   /** The versions stored under `key`, or `undefined`. */
   read(key: Uint8Array): Promise<Versions | undefined> {
-    if (this.#sync !== undefined) {
-      try {
-        const bytes = this.#sync.get(this.#space, this.#key(key));
-        return Promise.resolve(bytes === undefined ? undefined : decodeVersions(bytes, { copy: false }));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    return this.#storage.get(this.#space, this.#key(key)).then((bytes) => (bytes === undefined ? undefined : decodeVersions(bytes, { copy: false })));
+    return this.readEncoded(key).then((bytes) => (bytes === undefined ? undefined : decodeVersions(bytes, { copy: false })));
   }
 
   /** Like `read`, but the stored bytes as they are (what a peer's read is answered with). */
@@ -270,8 +263,4 @@ const LATER: unique symbol = Symbol('later');
 
 function writeOp(space: string, key: Uint8Array, value: Uint8Array | undefined): StorageOp {
   return value === undefined ? { type: 'del', space, key } : { type: 'put', space, key, value };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
 }

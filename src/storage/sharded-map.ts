@@ -8,15 +8,15 @@
  * moment. A space also holds more than a single `Map`'s 2^24 entries.
  * @module
  */
+import { stringHash } from '../string-hash.js';
 
 /** Parts per map: 2^SHARD_BITS. */
 const SHARD_BITS = 8;
 const SHARD_MASK = (1 << SHARD_BITS) - 1;
 
-/** FNV-1a of the string's chars, folded: which part holds `key`. */
+/** Which part holds `key`: its hash, folded. */
 function shardOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  const h = stringHash(key);
   return (h ^ (h >>> SHARD_BITS) ^ (h >>> 16) ^ (h >>> 24)) & SHARD_MASK;
 }
 

@@ -16,6 +16,7 @@ import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
 import { seededRandom, type Random } from '../time/random.js';
 import type { Message, RequestHandler, RequestOptions, Transport } from './transport.js';
 import { PendingTable } from './pending-table.js';
+import { requestTimeoutMs } from './request-options.js';
 
 /** Options of {@link InMemoryNetwork}. */
 export interface InMemoryNetworkOptions {
@@ -330,10 +331,8 @@ class MemoryTransport implements InMemoryTransport {
     if (typeof to !== 'string' || to === '') {
       return Promise.reject(new ValidationError('request needs a non-empty address'));
     }
-    const timeoutMs: unknown = options?.timeoutMs;
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      return Promise.reject(new ValidationError(`timeoutMs must be a positive finite number, got ${String(timeoutMs)}`));
-    }
+    const timeoutMs = requestTimeoutMs(options);
+    if (timeoutMs instanceof ValidationError) return Promise.reject(timeoutMs);
     const id = this.#nextId++;
     let bytes: Uint8Array;
     try {

@@ -26,6 +26,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { encodeFrame } from '../codec/wire.js';
 import { DynamoError, ValidationError } from '../errors.js';
 import type { Message, RequestHandler, RequestOptions, Transport } from './transport.js';
+import { requestTimeoutMs } from './request-options.js';
 import { Inbound, type InboundContext } from './tcp-inbound.js';
 import { Outbound, type OutboundContext } from './tcp-outbound.js';
 import {
@@ -181,10 +182,8 @@ export class TcpTransport implements Transport {
     if (typeof to !== 'string') return Promise.reject(new ValidationError('request needs an address'));
     const target = parseAddress(to);
     if (target === undefined) return Promise.reject(new ValidationError(`address ${JSON.stringify(to)} is not host:port`));
-    const timeoutMs: unknown = options?.timeoutMs;
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      return Promise.reject(new ValidationError(`timeoutMs must be a positive finite number, got ${String(timeoutMs)}`));
-    }
+    const timeoutMs = requestTimeoutMs(options);
+    if (timeoutMs instanceof ValidationError) return Promise.reject(timeoutMs);
     const id = this.#nextId++;
     let frame: Uint8Array;
     try {
