@@ -86,3 +86,22 @@ export const TABLE_HEADER = [
   `| ${'workload'.padEnd(34)} |    ops/s | p50 ms   | p99 ms   | p99.9 ms | errors | GC %     | GCmax ms |`,
   `|${'-'.repeat(36)}|---------:|---------:|---------:|---------:|-------:|---------:|---------:|`,
 ].join('\n');
+
+/** Growable array of latencies in microseconds. */
+export class LatencySamples {
+  #data = new Uint32Array(1 << 16);
+  #length = 0;
+
+  push(us: number): void {
+    if (this.#length === this.#data.length) {
+      const bigger = new Uint32Array(this.#data.length * 2);
+      bigger.set(this.#data);
+      this.#data = bigger;
+    }
+    this.#data[this.#length++] = us > 0 ? Math.round(us) : 0;
+  }
+
+  take(): Uint32Array {
+    return this.#data.slice(0, this.#length);
+  }
+}

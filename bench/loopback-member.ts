@@ -6,7 +6,7 @@
 // argv[2]: JSON MemberConfig. Runs dist/ (built by the parent) unless BENCH_SRC=1.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { runLoad } from './harness.js';
+import { LatencySamples, runLoad } from './harness.js';
 
 type Library = typeof import('../src/index.js');
 
@@ -53,25 +53,6 @@ export type MemberReport =
     }
   | { readonly type: 'idle'; readonly userUs: number; readonly systemUs: number; readonly ms: number; readonly connections: number }
   | { readonly type: 'error'; readonly message: string };
-
-/** Growable array of latencies in microseconds. */
-class Samples {
-  #data = new Uint32Array(1 << 16);
-  #length = 0;
-
-  push(us: number): void {
-    if (this.#length === this.#data.length) {
-      const bigger = new Uint32Array(this.#data.length * 2);
-      bigger.set(this.#data);
-      this.#data = bigger;
-    }
-    this.#data[this.#length++] = us > 0 ? Math.round(us) : 0;
-  }
-
-  take(): Uint32Array {
-    return this.#data.slice(0, this.#length);
-  }
-}
 
 /** TCP connections of this process in state ESTABLISHED (Linux /proc); -1 where unknown. */
 function establishedTcpConnections(): number {
@@ -136,7 +117,7 @@ async function main(): Promise<void> {
   let stopping = false;
 
   async function load(command: Extract<MemberCommand, { cmd: 'load' }>): Promise<void> {
-    const samples = new Samples();
+    const samples = new LatencySamples();
     const { index } = config;
     let op: (i: number) => Promise<unknown>;
     if (command.op === 'put') {

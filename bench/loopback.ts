@@ -12,6 +12,10 @@
 // involved, read/write system calls, context switches): on a shared machine, CPU per
 // operation moves less than ops/s does.
 //
+// The floor (bench/loopback-floor.ts) puts three processes in the members' places that do
+// nothing but a W=2 put's round trips: the tail latency this machine gives the topology when
+// the work per operation is next to none, to read the members' tail against.
+//
 // Redis load comes from this process: one connection per request in flight, each request
 // pipelined in one write (SET k v + WAIT 1 <ms>, or SET, or GET). At 64 in flight this single
 // Node client, not Redis, is what saturates first.
@@ -131,12 +135,13 @@ class Member {
   #waiters: { resolve: (report: MemberReport) => void; reject: (error: Error) => void }[] = [];
   #failure: Error | undefined;
 
-  constructor(config: MemberConfig) {
+  /** Forks `script` (a member by default; the floor's processes speak the same protocol). */
+  constructor(config: MemberConfig, script = './loopback-member.ts') {
     const execArgv = [...process.execArgv];
     // The member is TypeScript: it needs tsx whichever way the parent was started.
     if (!execArgv.some((arg) => arg.includes('tsx'))) execArgv.push('--import', 'tsx');
     if (PROFILE_DIR !== undefined && config.index === 0) execArgv.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`);
-    this.child = fork(fileURLToPath(new URL('./loopback-member.ts', import.meta.url)), [JSON.stringify(config)], {
+    this.child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(config)], {
       execArgv,
       serialization: 'advanced', // latencies travel as a typed array
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -284,6 +289,32 @@ async function cluster(label: string, storage: 'memory' | 'level'): Promise<void
     );
   } finally {
     await Promise.all(members.map((m) => m.stop().catch(() => terminate(m.child))));
+  }
+}
+
+/**
+ * The floor (bench/loopback-floor.ts): three processes in the members' places doing only the
+ * network round trips of a W=2 put, at the same split of requests in flight. Its p99.9 is
+ * what the machine itself gives three busy processes; no implementation does better here.
+ */
+async function floor(): Promise<void> {
+  const ports = await freePorts(3);
+  const seeds = ports.map((port) => `127.0.0.1:${port}`);
+  const processes = ports.map((port, index) => new Member({ index, port, seeds, storage: 'memory' }, './loopback-floor.ts'));
+  try {
+    await Promise.all(processes.map((p) => p.next('ready')));
+    const reports = processes.map((p) => p.next('load'));
+    const pids = processes.map((p) => p.child.pid!);
+    const [done, cpu] = await withCpu(pids, () => {
+      processes.forEach((p, i) => p.send({ cmd: 'load', op: 'put', concurrency: SPLIT_64[i]!, durationMs: DURATION_MS, prefix: 'floor' }));
+      return Promise.all(reports);
+    });
+    const name = 'floor: round trips only c=64';
+    const result = merge(done);
+    record(name, result);
+    recordCpu(name, result, cpu, 'the 3 echo processes, load generators included');
+  } finally {
+    await Promise.all(processes.map((p) => p.stop().catch(() => terminate(p.child))));
   }
 }
 
@@ -574,6 +605,27 @@ function ratioLine(what: string, ours: LoadResult | undefined, theirs: LoadResul
   return `- ${what}: ${Math.round(ours.opsPerSec)} vs ${Math.round(theirs.opsPerSec)} ops/s (${theirName}) = ${x(ours.opsPerSec, theirs.opsPerSec)} throughput; p50 ${ours.p50.toFixed(2)} vs ${theirs.p50.toFixed(2)} ms, p99 ${ours.p99.toFixed(2)} vs ${theirs.p99.toFixed(2)} ms, p99.9 ${ours.p999.toFixed(2)} vs ${theirs.p999.toFixed(2)} ms`;
 }
 
+/** The issue's targets (4/6), each met or missed, and the floor the machine sets for the tail. */
+function printTargets(): void {
+  const put = results.get('tcp memory put c=64');
+  const redisPut = results.get('redis SET+WAIT 1 c=64');
+  const floorPut = results.get('floor: round trips only c=64');
+  if (put === undefined) return;
+  console.log('\nTargets (issue 4/6):');
+  if (redisPut === undefined) console.log('- not measured: puts ≥ 0.5x Redis SET+WAIT 1 (no Redis run)');
+  else {
+    const ratio = put.opsPerSec / redisPut.opsPerSec;
+    console.log(`- ${ratio >= 0.5 ? 'met   ' : 'MISSED'} puts ≥ 0.5x Redis SET+WAIT 1: ${ratio.toFixed(2)}x (${Math.round(put.opsPerSec)} vs ${Math.round(redisPut.opsPerSec)} ops/s)`);
+  }
+  console.log(`- ${put.p999 <= 10 ? 'met   ' : 'MISSED'} put p99.9 ≤ 10 ms (memory, c=64): ${put.p999.toFixed(2)} ms`);
+  if (floorPut !== undefined) {
+    console.log(
+      `  floor: three processes doing nothing but the round trips, at the same split of 64 in flight, have p99.9 ${floorPut.p999.toFixed(2)} ms ` +
+        `(p99 ${floorPut.p99.toFixed(2)} ms) at ${Math.round(floorPut.opsPerSec)} ops/s on this machine's ${cpus().length} cores`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   buildDist();
@@ -585,6 +637,7 @@ async function main(): Promise<void> {
   console.log(TABLE_HEADER);
   await cluster('tcp memory', 'memory');
   if (process.env['BENCH_LEVEL'] !== '0') await cluster('tcp level', 'level');
+  await floor();
 
   const binary = process.env['BENCH_REDIS'] === '0' ? undefined : onPath('redis-server');
   let redisNote: string | undefined;
@@ -625,6 +678,7 @@ async function main(): Promise<void> {
       console.log(ratioLine(`${storage} gets / GET`, results.get(`tcp ${storage} get c=64`), results.get('redis GET c=64'), 'GET'));
     }
   }
+  printTargets();
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
