@@ -1,6 +1,6 @@
 /**
  * A fast, non-cryptographic 32-bit hash of a string's UTF-16 units (FNV-1a), for spreading
- * keys over the parts of in-process tables (MemoryStorage's maps, the key lock's stripes).
+ * keys over the key lock's stripes (../replica/key-lock.ts).
  * Never stored or sent: it may change between releases.
  * @module
  */

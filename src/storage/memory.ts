@@ -2,24 +2,27 @@
  * An in-process {@link Storage} for tests, examples and members whose data may die with the
  * process.
  *
- * Keys are held as Latin-1 strings, one character per byte. V8 keeps such a string in one
- * flat object of 16 bytes of header plus its bytes, while every `Uint8Array` costs a JS
- * object, an `ArrayBuffer` and an off-heap backing store; at a million entries the strings
- * take about half the memory (see `bench/storage-memory.ts`). Latin-1 strings also compare
- * with `<` code unit by code unit, which is exactly bytewise unsigned order. Values live off
- * the JS heap in a pool of pages (./value-pool.ts), out of the garbage collector's way;
- * one too large for the pool is kept as a Latin-1 string too.
+ * Both keys and values live off the JS heap, out of the garbage collector's way: each space's
+ * keys in a hash table of typed arrays with the key bytes in pages (./key-table.ts), values
+ * in pages of the storage's own (./value-pool.ts), and a value too large for those as a
+ * Latin-1 string. A put leaves no new object behind on the JS heap, so the young-generation
+ * collections that set the tail latency have nothing of the storage's to copy.
  * @module
  */
 import { fromLatin1, toLatin1 } from '../latin1.js';
 import { syncAccess, type IterateOptions, type Space, type Storage, type StorageOp, type StorageSupports, type SyncAccess } from './storage.js';
-import { ShardedMap } from './sharded-map.js';
-import { ValuePool } from './value-pool.js';
+import { KeyTable } from './key-table.js';
+import { LargeValues, ValuePool } from './value-pool.js';
 import { allocBytes } from '../bytes.js';
 import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
 
+/** Set in an entry that indexes the storage's {@link LargeValues} rather than its pool. */
+const LARGE = 1 << 30;
+
 /**
- * One key space: its entries and, once something has iterated it, its keys in order.
+ * One key space: its entries and, once something has iterated it, its keys in order, as
+ * Latin-1 strings (one char per byte, ../latin1.ts), which compare with `<` exactly as the
+ * bytes do, unsigned.
  *
  * Sorting a million keys takes seconds, and even one pass that touches every key string
  * costs hundreds of milliseconds in cache misses. So the order is kept between iterations,
@@ -33,8 +36,11 @@ import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, stora
  * walk it while later writes go on.
  */
 interface SpaceData {
-  /** By key: a ref into the storage's {@link ValuePool}, or (too big for it) the value as a Latin-1 string. */
-  readonly entries: ShardedMap<number | string>;
+  /**
+   * By key: a ref into the storage's {@link ValuePool}, or for a value too big for it,
+   * {@link LARGE} plus its index among the storage's {@link LargeValues}.
+   */
+  readonly entries: KeyTable;
   order: string[] | undefined;
   readonly added: Set<string>;
   readonly deleted: Set<string>;
@@ -50,12 +56,14 @@ interface SpaceData {
  * `iterate` walks the keys the range held when iteration started, each with its value at
  * the time it is yielded: a key deleted meanwhile is skipped and one added is not seen.
  * (LevelDB's iterators read a true snapshot; a copy of every value up front would cost too
- * much here.) Keeping the keys in order costs about 8 bytes per key, once a space has been
- * iterated.
+ * much here.)
  *
- * Each space's entries are split over 256 `Map`s (./sharded-map.ts), so that growing one
- * never stalls the process for long. Values up to 4 KiB are kept off the JS heap, in pages
- * that are reused but never released: memory stays at the peak a storage has reached.
+ * Memory per entry: 17–34 bytes of hash table slot, and the key and the value each in a
+ * chunk of its length plus 2, rounded up to 16 bytes; none of it on the JS heap, except a key
+ * or value over 4 KiB, kept as a Latin-1 string. Pages and tables are reused but never
+ * released: memory stays at the peak a storage has reached. Once a space has been iterated,
+ * its keys are also kept in order on the JS heap, as strings (16 bytes plus the key's
+ * length each, and 8 for the pointer), with the keys written since in small sets.
  *
  * @example
  * ```ts
@@ -72,6 +80,8 @@ export class MemoryStorage implements Storage {
   readonly #spaces = new Map<Space, SpaceData>();
   /** Every space's values (./value-pool.ts). */
   readonly #pool = new ValuePool();
+  /** The values the pool declines. */
+  readonly #large = new LargeValues();
   #open = false;
 
   /** Makes the storage usable; resolves at once. Calling it again is harmless. */
@@ -93,7 +103,7 @@ export class MemoryStorage implements Storage {
     this.#checkOpen();
     const entries = this.#known(space)?.entries;
     checkKeys(keys);
-    return keys.map((key) => this.#value(entries?.get(toLatin1(key))));
+    return keys.map((key) => (entries === undefined ? undefined : this.#value(entries.get(key))));
   }
 
   async batch(ops: readonly StorageOp[]): Promise<void> {
@@ -114,19 +124,31 @@ export class MemoryStorage implements Storage {
     this.#checkOpen();
     const data = this.#known(space);
     checkBytes(key, 'key');
-    return this.#value(data?.entries.get(toLatin1(key)));
+    return data === undefined ? undefined : this.#value(data.entries.get(key));
   }
 
-  /** The bytes an entry stands for: a fresh copy. */
-  #value(entry: number | string | undefined): Uint8Array | undefined {
-    if (entry === undefined) return undefined;
-    return typeof entry === 'number' ? this.#pool.read(entry, allocBytes) : fromLatin1(entry);
+  /** The bytes an entry stands for, a fresh copy; `undefined` for -1, no entry. */
+  #value(entry: number): Uint8Array | undefined {
+    if (entry < 0) return undefined;
+    return (entry & LARGE) === 0 ? this.#pool.read(entry, allocBytes) : this.#large.read(entry ^ LARGE);
   }
 
-  /** What `entries` keeps for `value`, in place of `old` if there was one. */
-  #entry(value: Uint8Array, old: number | string | undefined): number | string {
-    const ref = typeof old === 'number' ? this.#pool.replace(old, value) : this.#pool.store(value);
-    return ref ?? toLatin1(value);
+  /** What `entries` keeps for `value`, in place of `old` (-1 when there is none). */
+  #entry(value: Uint8Array, old: number): number {
+    let ref: number | undefined;
+    if (old >= 0 && (old & LARGE) === 0) {
+      ref = this.#pool.replace(old, value);
+    } else {
+      if (old >= 0) this.#large.free(old ^ LARGE);
+      ref = this.#pool.store(value);
+    }
+    return ref ?? LARGE | this.#large.add(value);
+  }
+
+  /** Lets go of what an entry holds. */
+  #release(entry: number): void {
+    if ((entry & LARGE) === 0) this.#pool.free(entry);
+    else this.#large.free(entry ^ LARGE);
   }
 
   #batch(ops: readonly StorageOp[]): void {
@@ -136,14 +158,17 @@ export class MemoryStorage implements Storage {
     // so the batch is atomic: no reader can run in the middle of it.
     for (const op of ops) {
       const data = this.#space(op.space);
-      const key = toLatin1(op.key);
-      const old = data.entries.get(key);
+      const entries = data.entries;
+      const key = op.key;
+      const old = entries.get(key);
       if (op.type === 'put') {
-        if (old === undefined) noteAdded(data, key);
-        data.entries.set(key, this.#entry(op.value, old));
-      } else if (old !== undefined) {
-        data.entries.delete(key);
-        if (typeof old === 'number') this.#pool.free(old);
+        const entry = this.#entry(op.value, old);
+        // A value rewritten in its own chunk keeps its ref: nothing to set.
+        if (entry !== old) entries.set(key, entry);
+        if (old < 0) noteAdded(data, key);
+      } else if (old >= 0) {
+        entries.delete(key);
+        this.#release(old);
         noteDeleted(data, key);
       }
     }
@@ -165,14 +190,14 @@ export class MemoryStorage implements Storage {
     to = Math.min(to, from + limit);
     const { entries } = data;
     for (let i = from; i < to; i++) {
-      const key = order[i] as string;
+      const key = fromLatin1(order[i] as string);
       // Looked up as yielded, not all at start: a million lookups at once would stall the
       // event loop for about a second.
       const value = this.#value(entries.get(key));
       if (value === undefined) continue;
       // The consumer may be resumed after close(); the contract makes that call reject.
       this.#checkOpen();
-      yield [fromLatin1(key), value];
+      yield [key, value];
     }
   }
 
@@ -193,25 +218,30 @@ export class MemoryStorage implements Storage {
   #space(space: Space): SpaceData {
     let data = this.#spaces.get(space);
     if (data === undefined) {
-      data = { entries: new ShardedMap(), order: undefined, added: new Set(), deleted: new Set() };
+      data = { entries: new KeyTable(), order: undefined, added: new Set(), deleted: new Set() };
       this.#spaces.set(space, data);
     }
     return data;
   }
 }
 
-/** Records a key new to `entries` against the kept order. */
-function noteAdded(data: SpaceData, key: string): void {
+/**
+ * Records a key new to `entries` against the kept order. Only then is the key made a
+ * string: until something iterates the space, its writes make none.
+ */
+function noteAdded(data: SpaceData, key: Uint8Array): void {
   if (data.order === undefined) return;
+  const text = toLatin1(key);
   // Deleted since the order was built, and back: it is still in `order`.
-  if (!data.deleted.delete(key)) data.added.add(key);
+  if (!data.deleted.delete(text)) data.added.add(text);
   trimPending(data);
 }
 
 /** Records a key gone from `entries` against the kept order. */
-function noteDeleted(data: SpaceData, key: string): void {
+function noteDeleted(data: SpaceData, key: Uint8Array): void {
   if (data.order === undefined) return;
-  if (!data.added.delete(key)) data.deleted.add(key);
+  const text = toLatin1(key);
+  if (!data.added.delete(text)) data.deleted.add(text);
   trimPending(data);
 }
 
