@@ -5,7 +5,7 @@
  * @module
  */
 import { QuorumError } from '../errors.js';
-import type { Clock } from '../time/clock.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
 import type { Target } from './targets.js';
 
 /** One replica's answer. */
@@ -42,70 +42,7 @@ export interface FanOut<T> {
 
 /** Calls `call` for every target concurrently and tracks the quorum. */
 export function fanOut<T>(targets: readonly Target[], call: (target: Target) => Promise<T>, options: FanOutOptions<T>): FanOut<T> {
-  const outcomes: Outcome<T>[] = [];
-  const already = options.alreadyAcked ?? 0;
-  const required = options.needed + already;
-  const neededPrimaries = Math.max(0, (options.neededPrimaries ?? 0) - (options.alreadyAckedPrimaries ?? 0));
-  let primariesLeft = targets.reduce((n, t) => (t.hintFor === undefined ? n + 1 : n), 0);
-  let primaryAcks = 0;
-  let successes = 0;
-  let failures = 0;
-  let quorumDone = false;
-  let resolveQuorum!: (o: Outcome<T>[]) => void;
-  let rejectQuorum!: (e: unknown) => void;
-  let resolveSettled!: (o: Outcome<T>[]) => void;
-  const quorum = new Promise<Outcome<T>[]>((res, rej) => {
-    resolveQuorum = res;
-    rejectQuorum = rej;
-  });
-  const settled = new Promise<Outcome<T>[]>((res) => (resolveSettled = res));
-
-  const lastError = (): unknown => {
-    for (let i = outcomes.length - 1; i >= 0; i--) {
-      const o = outcomes[i]!;
-      if (!o.ok) return o.error;
-    }
-    return undefined;
-  };
-  const failQuorum = (why: string) => {
-    quorumDone = true;
-    const cause = lastError();
-    // Blame the primaries when they alone make the quorum impossible or were all that was missing.
-    const primaryShort =
-      primaryAcks + primariesLeft < neededPrimaries || (primaryAcks < neededPrimaries && successes >= options.needed);
-    const message = primaryShort
-      ? `P${options.label}=${options.neededPrimaries} not met: ${primaryAcks + (options.alreadyAckedPrimaries ?? 0)} true owners acknowledged (${why})`
-      : `${options.label}=${required} not met: ${successes + already} of ${targets.length + already} replicas asked acknowledged (${
-          targets.length + already < required ? `only ${targets.length + already} reachable for the key` : why
-        })`;
-    const [req, acks] = primaryShort
-      ? [options.neededPrimaries ?? 0, primaryAcks + (options.alreadyAckedPrimaries ?? 0)]
-      : [required, successes + already];
-    rejectQuorum(new QuorumError(message, req, acks, cause === undefined ? undefined : { cause }));
-  };
-  const check = () => {
-    if (!quorumDone) {
-      if (successes >= options.needed && primaryAcks >= neededPrimaries) {
-        quorumDone = true;
-        resolveQuorum(outcomes.slice());
-      } else if (targets.length - failures < options.needed || primaryAcks + primariesLeft < neededPrimaries) {
-        failQuorum('too many replicas failed');
-      }
-    }
-    if (outcomes.length === targets.length) finish();
-  };
-  let finished = false;
-  const timer = options.clock.setTimeout(() => {
-    if (!quorumDone) failQuorum(`no answer within ${options.timeoutMs} ms`);
-    finish();
-  }, options.timeoutMs);
-  function finish() {
-    if (finished) return;
-    finished = true;
-    options.clock.clearTimeout(timer);
-    resolveSettled(outcomes.slice());
-  }
-
+  const fan = new Fan(targets, options);
   for (const target of targets) {
     let promise: Promise<T>;
     try {
@@ -114,25 +51,128 @@ export function fanOut<T>(targets: readonly Target[], call: (target: Target) => 
       promise = Promise.reject(error);
     }
     promise.then(
-      (value) => {
-        if (finished) return;
-        successes++;
-        if (target.hintFor === undefined) {
-          primariesLeft--;
-          if (options.primary?.(target, value) ?? true) primaryAcks++;
-        }
-        outcomes.push({ target, ok: true, value });
-        check();
-      },
-      (error: unknown) => {
-        if (finished) return;
-        failures++;
-        if (target.hintFor === undefined) primariesLeft--;
-        outcomes.push({ target, ok: false, error });
-        check();
-      },
+      (value) => fan.succeeded(target, value),
+      (error: unknown) => fan.failed(target, error),
     );
   }
-  check();
-  return { quorum, settled };
+  fan.check();
+  return fan;
+}
+
+/**
+ * One fan-out's state. A class rather than closures over local variables: it runs for every
+ * get and put, and one object with methods is a fraction of the garbage of a context and a
+ * closure per step.
+ */
+class Fan<T> implements FanOut<T> {
+  readonly quorum: Promise<Outcome<T>[]>;
+  readonly settled: Promise<Outcome<T>[]>;
+  readonly #targets: readonly Target[];
+  readonly #options: FanOutOptions<T>;
+  readonly #outcomes: Outcome<T>[] = [];
+  /** Successes needed in all, counting those already acked. */
+  readonly #required: number;
+  /** True owners still needed from the targets (PR/PW minus the primaries already acked). */
+  readonly #neededPrimaries: number;
+  /** Targets without `hintFor` that have not answered yet. */
+  #primariesLeft = 0;
+  #primaryAcks = 0;
+  #successes = 0;
+  #failures = 0;
+  #quorumDone = false;
+  #finished = false;
+  #resolveQuorum!: (outcomes: Outcome<T>[]) => void;
+  #rejectQuorum!: (error: unknown) => void;
+  #resolveSettled!: (outcomes: Outcome<T>[]) => void;
+  readonly #timer: TimerHandle;
+
+  constructor(targets: readonly Target[], options: FanOutOptions<T>) {
+    this.#targets = targets;
+    this.#options = options;
+    this.#required = options.needed + (options.alreadyAcked ?? 0);
+    this.#neededPrimaries = Math.max(0, (options.neededPrimaries ?? 0) - (options.alreadyAckedPrimaries ?? 0));
+    for (const target of targets) if (target.hintFor === undefined) this.#primariesLeft++;
+    this.quorum = new Promise<Outcome<T>[]>((resolve, reject) => {
+      this.#resolveQuorum = resolve;
+      this.#rejectQuorum = reject;
+    });
+    this.settled = new Promise<Outcome<T>[]>((resolve) => (this.#resolveSettled = resolve));
+    this.#timer = options.clock.setTimeout(() => this.#expire(), options.timeoutMs);
+  }
+
+  succeeded(target: Target, value: T): void {
+    if (this.#finished) return;
+    this.#successes++;
+    if (target.hintFor === undefined) {
+      this.#primariesLeft--;
+      if (this.#options.primary?.(target, value) ?? true) this.#primaryAcks++;
+    }
+    this.#outcomes.push({ target, ok: true, value });
+    this.check();
+  }
+
+  failed(target: Target, error: unknown): void {
+    if (this.#finished) return;
+    this.#failures++;
+    if (target.hintFor === undefined) this.#primariesLeft--;
+    this.#outcomes.push({ target, ok: false, error });
+    this.check();
+  }
+
+  /** Settles the quorum once it is met or out of reach, and everything once all answered. */
+  check(): void {
+    if (!this.#quorumDone) {
+      const { needed } = this.#options;
+      if (this.#successes >= needed && this.#primaryAcks >= this.#neededPrimaries) {
+        this.#quorumDone = true;
+        this.#resolveQuorum(this.#outcomes.slice());
+      } else if (this.#targets.length - this.#failures < needed || this.#primaryAcks + this.#primariesLeft < this.#neededPrimaries) {
+        this.#failQuorum('too many replicas failed');
+      }
+    }
+    if (this.#outcomes.length === this.#targets.length) this.#finish();
+  }
+
+  #expire(): void {
+    if (!this.#quorumDone) this.#failQuorum(`no answer within ${this.#options.timeoutMs} ms`);
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#options.clock.clearTimeout(this.#timer);
+    this.#resolveSettled(this.#outcomes.slice());
+  }
+
+  #failQuorum(why: string): void {
+    this.#quorumDone = true;
+    const options = this.#options;
+    const already = options.alreadyAcked ?? 0;
+    const alreadyPrimaries = options.alreadyAckedPrimaries ?? 0;
+    const asked = this.#targets.length + already;
+    const primaryAcks = this.#primaryAcks;
+    // Blame the primaries when they alone make the quorum impossible or were all that was missing.
+    const primaryShort =
+      primaryAcks + this.#primariesLeft < this.#neededPrimaries ||
+      (primaryAcks < this.#neededPrimaries && this.#successes >= options.needed);
+    const message = primaryShort
+      ? `P${options.label}=${options.neededPrimaries} not met: ${primaryAcks + alreadyPrimaries} true owners acknowledged (${why})`
+      : `${options.label}=${this.#required} not met: ${this.#successes + already} of ${asked} replicas asked acknowledged (${
+          asked < this.#required ? `only ${asked} reachable for the key` : why
+        })`;
+    const [required, acks] = primaryShort
+      ? [options.neededPrimaries ?? 0, primaryAcks + alreadyPrimaries]
+      : [this.#required, this.#successes + already];
+    const cause = this.#lastError();
+    this.#rejectQuorum(new QuorumError(message, required, acks, cause === undefined ? undefined : { cause }));
+  }
+
+  #lastError(): unknown {
+    for (let i = this.#outcomes.length - 1; i >= 0; i--) {
+      const o = this.#outcomes[i]!;
+      if (!o.ok) return o.error;
+    }
+    return undefined;
+  }
 }
