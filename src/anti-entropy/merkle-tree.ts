@@ -25,9 +25,12 @@
  * at the first that already is), and {@link MerkleTree.root} rehashes only dirty paths, so a
  * burst of updates costs one rehash per distinct dirty node.
  *
- * Layout: nodes live in one Uint32Array in heap order (node i has children 2i and 2i+1, the
- * root is 1, leaf j is 2^leafBits + j), two words per node (hi, lo). 16 bytes per leaf in
- * all, plus one dirty byte per interior node.
+ * Layout: one Uint32Array of 5 words per leaf. The first 4 per leaf hold the nodes in heap
+ * order (node i has children 2i and 2i+1, the root is 1, leaf j is 2^leafBits + j), two
+ * words per node (hi, lo); the last one per leaf holds the dirty flags of the interior nodes,
+ * a word each. One array, so that a member's thousands of trees can share a few large ones
+ * (see {@link MerkleTree.wordsFor}): each tree is then two small objects on the JS heap.
+ * 20 bytes per leaf in all.
  *
  * Wire format of a node digest: 8 bytes, hi then lo, each big-endian. The hash functions
  * below are part of the wire contract: every replica must compute them identically.
@@ -248,25 +251,38 @@ export class MerkleTree {
   /** Number of leaves (segments): 2^leafBits. */
   readonly leaves: number;
 
-  // Heap order, two words (hi, lo) per node; node 0 is unused.
+  // Heap order, two words (hi, lo) per node; node 0 is unused. From word #dirtyAt on, one
+  // word per interior node: 1 where its cached digest is stale. Always closed upwards: a
+  // dirty node's ancestors are dirty, which is what lets update() stop at the first dirty
+  // ancestor.
   readonly #nodes: Uint32Array;
-  // 1 where an interior node's cached digest is stale. Always closed upwards: a dirty node's
-  // ancestors are dirty, which is what lets update() stop at the first dirty ancestor.
-  readonly #dirty: Uint8Array;
+  readonly #dirtyAt: number;
 
   /**
    * An empty tree.
    * @param leafBits 0 to 16: the tree has 2^leafBits leaves. More leaves mean fewer keys
    *   shipped per differing key (≈ 1 + (M−1)/2^leafBits for M keys in the range) at the
    *   cost of 16 bytes per leaf and ~2 more comparisons per differing key per extra bit.
-   * @throws {ValidationError} if `leafBits` is not an integer from 0 to 16.
+   * @param words where to keep the tree: {@link MerkleTree.wordsFor} zeroed words, e.g. a
+   *   `subarray` of one array shared by many trees; by default an array of its own.
+   * @throws {ValidationError} if `leafBits` is not an integer from 0 to 16, or `words` is
+   *   not of the length `leafBits` needs.
    */
-  constructor(leafBits: number) {
+  constructor(leafBits: number, words?: Uint32Array) {
     validateLeafBits(leafBits);
     this.leafBits = leafBits;
     this.leaves = 2 ** leafBits;
-    this.#nodes = new Uint32Array(4 * this.leaves);
-    this.#dirty = new Uint8Array(this.leaves);
+    const length = MerkleTree.wordsFor(leafBits);
+    if (words !== undefined && words.length !== length) {
+      throw new ValidationError(`a tree of ${leafBits} leafBits needs ${length} words, got ${words.length}`);
+    }
+    this.#nodes = words ?? new Uint32Array(length);
+    this.#dirtyAt = 4 * this.leaves;
+  }
+
+  /** The length of the Uint32Array a tree of `leafBits` keeps itself in: 5 words per leaf. */
+  static wordsFor(leafBits: number): number {
+    return 5 * 2 ** leafBits;
   }
 
   /**
@@ -292,11 +308,11 @@ export class MerkleTree {
     }
     if ((hi | lo) === 0) return;
     const nodes = this.#nodes;
-    const dirty = this.#dirty;
+    const dirtyAt = this.#dirtyAt;
     const n = this.leaves + leaf;
     nodes[2 * n] = (nodes[2 * n] ?? 0) ^ hi;
     nodes[2 * n + 1] = (nodes[2 * n + 1] ?? 0) ^ lo;
-    for (let p = n >>> 1; p >= 1 && dirty[p] === 0; p >>>= 1) dirty[p] = 1;
+    for (let p = n >>> 1; p >= 1 && nodes[dirtyAt + p] === 0; p >>>= 1) nodes[dirtyAt + p] = 1;
   }
 
   /** The root digest, rehashing only the paths updated since it was last computed. */
@@ -348,9 +364,9 @@ export class MerkleTree {
     return out;
   }
 
-  /** Bytes of typed-array memory this tree holds: 16 per leaf plus 1 per interior node. */
+  /** Bytes of typed-array memory this tree holds: 20 per leaf. */
   get byteSize(): number {
-    return this.#nodes.byteLength + this.#dirty.byteLength;
+    return this.#nodes.byteLength;
   }
 
   /**
@@ -367,7 +383,7 @@ export class MerkleTree {
    */
   static async diff(local: MerkleTree, remoteLevel: RemoteLevel): Promise<MerkleDiff> {
     local.#flush();
-    const walk = descend(local.#nodes.slice(), local.leafBits);
+    const walk = descend(local.#nodes.slice(0, local.#dirtyAt), local.leafBits);
     let step = walk.next();
     while (step.done !== true) step = walk.next(await remoteLevel(step.value.depth, step.value.nodes));
     return step.value;
@@ -395,18 +411,19 @@ export class MerkleTree {
   }
 
   #flush(): void {
-    if (this.#dirty[1] === 1) this.#rehash(1);
+    if (this.#nodes[this.#dirtyAt + 1] === 1) this.#rehash(1);
   }
 
   // Children before parents, visiting only dirty interior nodes; depth ≤ 16, so recursion is fine.
   #rehash(i: number): void {
-    const dirty = this.#dirty;
+    const nodes = this.#nodes;
+    const dirtyAt = this.#dirtyAt;
     const left = 2 * i;
     if (left < this.leaves) {
-      if (dirty[left] === 1) this.#rehash(left);
-      if (dirty[left + 1] === 1) this.#rehash(left + 1);
+      if (nodes[dirtyAt + left] === 1) this.#rehash(left);
+      if (nodes[dirtyAt + left + 1] === 1) this.#rehash(left + 1);
     }
-    hashChildren(this.#nodes, i);
-    dirty[i] = 0;
+    hashChildren(nodes, i);
+    nodes[dirtyAt + i] = 0;
   }
 }

@@ -17,11 +17,21 @@ import { KEY_OFFSET, LEAF_BITS, positionOf } from './layout.js';
  */
 export const treeMaintenance = { enabled: true };
 
+/** Partitions whose trees share one Uint32Array. */
+const TREES_PER_BLOCK = 64;
+
 export class HashTrees {
   readonly #shift: number;
   readonly #leafShift: number;
   /** By partition; undefined until a key of it is stored (an array: this is looked up on every write). */
   readonly #trees: (MerkleTree | undefined)[];
+  /**
+   * The trees' words, {@link TREES_PER_BLOCK} partitions to an array, made when the first
+   * of them gets a tree. With a tree per partition (4096 by default) on each member, an
+   * array each would be thousands of `ArrayBuffer`s for every collection to trace; a tree
+   * is then just its object and a view.
+   */
+  #blocks: (Uint32Array | undefined)[];
   readonly #emptyLeaves: Uint8Array;
   readonly #emptyRoot: Digest;
 
@@ -29,6 +39,7 @@ export class HashTrees {
     this.#shift = 32 - Math.log2(partitions);
     this.#leafShift = this.#shift - LEAF_BITS;
     this.#trees = new Array<MerkleTree | undefined>(partitions).fill(undefined);
+    this.#blocks = new Array<Uint32Array | undefined>(Math.ceil(partitions / TREES_PER_BLOCK)).fill(undefined);
     const empty = new MerkleTree(LEAF_BITS);
     this.#emptyLeaves = empty.level(LEAF_BITS);
     this.#emptyRoot = empty.root();
@@ -46,7 +57,7 @@ export class HashTrees {
     const hash = positionOf(storageKey);
     const partition = this.partitionOf(hash);
     let tree = this.#trees[partition];
-    if (tree === undefined) this.#trees[partition] = tree = new MerkleTree(LEAF_BITS);
+    if (tree === undefined) this.#trees[partition] = tree = this.#newTree(partition);
     tree.update(
       // The segment, as layout.ts's leafOf computes it.
       (hash >>> this.#leafShift) & ((1 << LEAF_BITS) - 1),
@@ -55,9 +66,20 @@ export class HashTrees {
     );
   }
 
+  /** An empty tree for `partition`, in its block's words. */
+  #newTree(partition: number): MerkleTree {
+    const words = MerkleTree.wordsFor(LEAF_BITS);
+    const index = Math.floor(partition / TREES_PER_BLOCK);
+    const block = (this.#blocks[index] ??= new Uint32Array(TREES_PER_BLOCK * words));
+    const at = (partition % TREES_PER_BLOCK) * words;
+    return new MerkleTree(LEAF_BITS, block.subarray(at, at + words));
+  }
+
   /** Rebuilds every tree from the records in `space`. */
   async rebuild(storage: Storage, space: string): Promise<void> {
     this.#trees.fill(undefined);
+    // Fresh words too: a partition's new tree must start from zeroes.
+    this.#blocks.fill(undefined);
     for await (const [storageKey, value] of storage.iterate(space)) this.change(storageKey, undefined, value);
   }
 

@@ -249,10 +249,26 @@ describe('MerkleTree shape and validation', () => {
     }
   });
 
-  test('byteSize is 16 bytes per leaf plus one per interior node', () => {
-    for (const [bits, size] of [[0, 17], [8, 4352], [10, 17_408], [12, 69_632], [16, 1_114_112]] as const) {
+  test('byteSize is 20 bytes per leaf', () => {
+    for (const [bits, size] of [[0, 20], [8, 5120], [10, 20_480], [12, 81_920], [16, 1_310_720]] as const) {
       assert.equal(new MerkleTree(bits).byteSize, size);
+      assert.equal(MerkleTree.wordsFor(bits) * 4, size);
     }
+  });
+
+  test('a tree kept in a view of a shared array matches one of its own, and leaves its neighbours alone', () => {
+    const words = MerkleTree.wordsFor(3);
+    const shared = new Uint32Array(3 * words);
+    const inside = new MerkleTree(3, shared.subarray(words, 2 * words));
+    const alone = new MerkleTree(3);
+    for (let i = 0; i < 20; i++) {
+      const d = entryDigest(new Uint8Array([i]), new Uint8Array([i, 1]));
+      inside.update(i % 8, undefined, d);
+      alone.update(i % 8, undefined, d);
+    }
+    assert.deepEqual(allLevels(inside), allLevels(alone));
+    assert.ok(shared.subarray(0, words).every((w) => w === 0) && shared.subarray(2 * words).every((w) => w === 0));
+    assert.throws(() => new MerkleTree(3, new Uint32Array(words - 1)), ValidationError);
   });
 });
 
