@@ -79,7 +79,11 @@ export class Coordinator {
 
   /**
    * Runs a put with this member as its coordinator (also for puts forwarded here): write
-   * locally as `as` says (owner or stand-in), then replicate to the other targets.
+   * locally as `as` says (owner or stand-in) and replicate to the other targets. As an owner
+   * on a storage that writes asynchronously, the new version goes out as soon as it exists,
+   * while it is being stored here, and the local write counts toward W like any replica's:
+   * a LevelDB round trip less on the way to the answer. If the local write then fails, the
+   * replicas that took the version keep it, as after any write that missed its quorum.
    */
   async coordinatePut(
     key: Uint8Array,
@@ -91,8 +95,22 @@ export class Coordinator {
   ): Promise<CausalContext> {
     const deps = this.#deps;
     let written: Coordinated;
+    /** The local write while it is still being stored; undefined once it is. */
+    let storing: Promise<Coordinated> | undefined;
     if (as.hintFor === undefined) {
-      written = await deps.replicas.coordinate(key, context, deps.actor, value);
+      let created: Coordinated | undefined;
+      let wake: ((written: Coordinated) => void) | undefined;
+      const local = deps.replicas.coordinate(key, context, deps.actor, value, (version) => {
+        created = version;
+        wake?.(version);
+      });
+      if (created !== undefined) {
+        written = created; // told before coordinate returned: stored already
+      } else {
+        // Failing before the version exists, the local write fails the put: nothing was sent.
+        written = await Promise.race([new Promise<Coordinated>((resolve) => (wake = resolve)), local]);
+        storing = local;
+      }
     } else {
       written = await deps.hints.coordinate(key, as.hintFor, context, deps.actor, value);
       deps.onHintStored(key, as.hintFor);
@@ -116,15 +134,16 @@ export class Coordinator {
         }
       }
     };
+    const local = storing;
     const fan = fanOut(
-      others,
-      replicate,
+      local === undefined ? others : [as, ...others],
+      local === undefined ? replicate : (t) => (t === as ? local.then(() => as) : replicate(t)),
       {
         primary: (_target, acked) => acked.hintFor === undefined,
-        needed: Math.max(0, quorum.w - 1),
-        alreadyAcked: 1,
+        needed: local === undefined ? Math.max(0, quorum.w - 1) : quorum.w,
+        alreadyAcked: local === undefined ? 1 : 0,
         neededPrimaries: quorum.pw,
-        alreadyAckedPrimaries: as.hintFor === undefined ? 1 : 0,
+        alreadyAckedPrimaries: local === undefined && as.hintFor === undefined ? 1 : 0,
         label: 'W',
         timeoutMs: quorum.timeoutMs,
         clock: deps.clock,

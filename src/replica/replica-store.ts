@@ -156,8 +156,11 @@ export class ReplicaStore {
   /**
    * A coordinator's write (§4.3): supersede what `context` covers, add the value under a
    * fresh dot of `actor`, store.
+   * @param onReady told of the new version as soon as it exists and its dot is issued, which
+   *   may be before it is stored: the coordinator replicates it meanwhile. Called before
+   *   `coordinate` returns only when the version is stored already (a synchronous backend).
    */
-  coordinate(key: Uint8Array, context: CausalContext, actor: string, value: StoredValue): Promise<Coordinated> {
+  coordinate(key: Uint8Array, context: CausalContext, actor: string, value: StoredValue, onReady?: (written: Coordinated) => void): Promise<Coordinated> {
     return this.#change(
       key,
       (sync, storageKey) => {
@@ -166,12 +169,14 @@ export class ReplicaStore {
         // Issuing the dot may need its lease written first: then the whole write waits.
         if (!this.#counter.issueNow(written.dot.counter)) return LATER;
         this.#writeNow(sync, storageKey, before, written.encoded, written.set);
+        onReady?.(written);
         return written;
       },
       async (storageKey) => {
         const before = await this.#storage.get(this.#space, storageKey);
         const written = this.#coordinated(before, context, actor, value);
         await this.#counter.issue(written.dot.counter);
+        onReady?.(written);
         await this.#write(storageKey, before, written.encoded, written.set);
         return written;
       },
