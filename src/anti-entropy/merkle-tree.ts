@@ -25,12 +25,12 @@
  * at the first that already is), and {@link MerkleTree.root} rehashes only dirty paths, so a
  * burst of updates costs one rehash per distinct dirty node.
  *
- * Layout: one Uint32Array of 5 words per leaf. The first 4 per leaf hold the nodes in heap
- * order (node i has children 2i and 2i+1, the root is 1, leaf j is 2^leafBits + j), two
- * words per node (hi, lo); the last one per leaf holds the dirty flags of the interior nodes,
- * a word each. One array, so that a member's thousands of trees can share a few large ones
- * (see {@link MerkleTree.wordsFor}): each tree is then two small objects on the JS heap.
- * 20 bytes per leaf in all.
+ * Layout: one Uint32Array. The first 4 words per leaf hold the nodes in heap order (node i
+ * has children 2i and 2i+1, the root is 1, leaf j is 2^leafBits + j), two words per node
+ * (hi, lo); after them, one dirty bit per interior node, 32 to a word, so that an update's
+ * walk up the dirty flags stays within a cache line or two. One array, so that a member's
+ * thousands of trees can share a few large ones (see {@link MerkleTree.wordsFor}): each tree
+ * is then two small objects on the JS heap. 16 bytes per leaf plus a bit.
  *
  * Wire format of a node digest: 8 bytes, hi then lo, each big-endian. The hash functions
  * below are part of the wire contract: every replica must compute them identically.
@@ -251,10 +251,10 @@ export class MerkleTree {
   /** Number of leaves (segments): 2^leafBits. */
   readonly leaves: number;
 
-  // Heap order, two words (hi, lo) per node; node 0 is unused. From word #dirtyAt on, one
-  // word per interior node: 1 where its cached digest is stale. Always closed upwards: a
-  // dirty node's ancestors are dirty, which is what lets update() stop at the first dirty
-  // ancestor.
+  // Heap order, two words (hi, lo) per node; node 0 is unused. From word #dirtyAt on, a bit
+  // per interior node i (bit i % 32 of word i / 32): set where its cached digest is stale.
+  // Always closed upwards: a dirty node's ancestors are dirty, which is what lets update()
+  // stop at the first dirty ancestor.
   readonly #nodes: Uint32Array;
   readonly #dirtyAt: number;
 
@@ -280,9 +280,10 @@ export class MerkleTree {
     this.#dirtyAt = 4 * this.leaves;
   }
 
-  /** The length of the Uint32Array a tree of `leafBits` keeps itself in: 5 words per leaf. */
+  /** The length of the Uint32Array a tree of `leafBits` keeps itself in: 4 words per leaf, and the dirty bits. */
   static wordsFor(leafBits: number): number {
-    return 5 * 2 ** leafBits;
+    const leaves = 2 ** leafBits;
+    return 4 * leaves + Math.ceil(leaves / 32);
   }
 
   /**
@@ -312,7 +313,12 @@ export class MerkleTree {
     const n = this.leaves + leaf;
     nodes[2 * n] = (nodes[2 * n] ?? 0) ^ hi;
     nodes[2 * n + 1] = (nodes[2 * n + 1] ?? 0) ^ lo;
-    for (let p = n >>> 1; p >= 1 && nodes[dirtyAt + p] === 0; p >>>= 1) nodes[dirtyAt + p] = 1;
+    for (let p = n >>> 1; p >= 1; p >>>= 1) {
+      const word = dirtyAt + (p >>> 5);
+      const bit = 1 << (p & 31);
+      if ((nodes[word]! & bit) !== 0) break;
+      nodes[word] = nodes[word]! | bit;
+    }
   }
 
   /** The root digest, rehashing only the paths updated since it was last computed. */
@@ -364,7 +370,7 @@ export class MerkleTree {
     return out;
   }
 
-  /** Bytes of typed-array memory this tree holds: 20 per leaf. */
+  /** Bytes of typed-array memory this tree holds: 16 per leaf, and 4 per 32 leaves for the dirty bits. */
   get byteSize(): number {
     return this.#nodes.byteLength;
   }
@@ -410,20 +416,24 @@ export class MerkleTree {
     }
   }
 
+  #isDirty(i: number): boolean {
+    return (this.#nodes[this.#dirtyAt + (i >>> 5)]! & (1 << (i & 31))) !== 0;
+  }
+
   #flush(): void {
-    if (this.#nodes[this.#dirtyAt + 1] === 1) this.#rehash(1);
+    if (this.#isDirty(1)) this.#rehash(1);
   }
 
   // Children before parents, visiting only dirty interior nodes; depth ≤ 16, so recursion is fine.
   #rehash(i: number): void {
     const nodes = this.#nodes;
-    const dirtyAt = this.#dirtyAt;
     const left = 2 * i;
     if (left < this.leaves) {
-      if (nodes[dirtyAt + left] === 1) this.#rehash(left);
-      if (nodes[dirtyAt + left + 1] === 1) this.#rehash(left + 1);
+      if (this.#isDirty(left)) this.#rehash(left);
+      if (this.#isDirty(left + 1)) this.#rehash(left + 1);
     }
     hashChildren(nodes, i);
-    nodes[dirtyAt + i] = 0;
+    const word = this.#dirtyAt + (i >>> 5);
+    nodes[word] = nodes[word]! & ~(1 << (i & 31));
   }
 }

@@ -249,8 +249,8 @@ describe('MerkleTree shape and validation', () => {
     }
   });
 
-  test('byteSize is 20 bytes per leaf', () => {
-    for (const [bits, size] of [[0, 20], [8, 5120], [10, 20_480], [12, 81_920], [16, 1_310_720]] as const) {
+  test('byteSize is 16 bytes per leaf plus a dirty bit per interior node, in whole words', () => {
+    for (const [bits, size] of [[0, 20], [5, 516], [6, 1032], [8, 4128], [10, 16_512], [12, 66_048], [16, 1_056_768]] as const) {
       assert.equal(new MerkleTree(bits).byteSize, size);
       assert.equal(MerkleTree.wordsFor(bits) * 4, size);
     }
