@@ -1,4 +1,5 @@
 // Longer nemesis runs than `npm test` makes: `node --import tsx scripts/nemesis.ts [seeds] [first-seed] [durationMs]`.
+// NEMESIS_ASYNC=1: members store through the asynchronous Storage interface (test/helpers/sim.ts's asyncStorage).
 // Prints one line per seed and exits non-zero on the first seed that loses an acknowledged add.
 import { runSim } from '../test/helpers/sim.js';
 
@@ -8,7 +9,7 @@ const durationMs = Number(process.argv[4] ?? 15_000);
 let acknowledged = 0;
 let attempted = 0;
 for (let seed = first; seed < first + seeds; seed++) {
-  const result = await runSim({ seed, durationMs });
+  const result = await runSim({ seed, durationMs, asyncStorage: process.env['NEMESIS_ASYNC'] === '1' });
   acknowledged += result.check.acknowledged;
   attempted += result.ok + result.failed;
   const { lost, unexpected } = result.check;

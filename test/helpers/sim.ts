@@ -14,6 +14,38 @@ export interface SimOptions {
   crashes?: boolean;
   /** Also join new members and make members leave; then check replicas converge. @default false */
   membership?: boolean;
+  /**
+   * Members store through the asynchronous Storage interface, each call finishing after
+   * 0–2 virtual ms, as LevelStorage's do on the thread pool: the replica store takes its
+   * locked path and a coordinator replicates while its own write is in flight. @default false
+   */
+  asyncStorage?: boolean;
+}
+
+/** A MemoryStorage reached only through its asynchronous interface, every call taking a little virtual time. */
+class SlowStorage extends MemoryStorage {
+  readonly #clock: ManualClock;
+  readonly #random: Random;
+
+  constructor(clock: ManualClock, random: Random) {
+    super();
+    this.#clock = clock;
+    this.#random = random;
+  }
+
+  #pause(): Promise<void> {
+    return new Promise((resolve) => this.#clock.setTimeout(resolve, Math.floor(this.#random() * 3)));
+  }
+
+  override async get(space: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    await this.#pause();
+    return super.get(space, key);
+  }
+
+  override async batch(ops: Parameters<MemoryStorage['batch']>[0]): Promise<void> {
+    await this.#pause();
+    return super.batch(ops);
+  }
 }
 
 export interface SimResult {
@@ -54,7 +86,8 @@ export async function runSim(options: SimOptions): Promise<SimResult> {
   const ids = Array.from({ length: memberCount }, (_, i) => `m${i + 1}`);
   // Everyone who may ever join: seeds list them all, as an operator's config would.
   const everyId = options.membership === true ? [...ids, 'm8', 'm9'] : ids;
-  const storages = new Map(everyId.map((id) => [id, new MemoryStorage()]));
+  const storageRandom = seededRandom(seed ^ 0x27d4eb2f);
+  const storages = new Map(everyId.map((id) => [id, options.asyncStorage === true ? new SlowStorage(clock, storageRandom) : new MemoryStorage()]));
   const spare = everyId.filter((id) => !ids.includes(id));
   const gone = new Set<string>();
   const live = new Map<string, Dynamo>();
