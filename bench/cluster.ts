@@ -143,9 +143,9 @@ function verdict(name: string, ok: boolean, detail: string, whyMissed?: string):
 // so a put costs three replica writes, two message round trips encoded and decoded as on a
 // wire, and their promises; a fifth to a quarter of that thread goes to the garbage collector.
 const WHY_THROUGHPUT =
-  "all three members share one JS thread here: each op is 3 replica reads/writes plus 4 encoded messages; the largest costs left are the storage's Map lookups (random memory access, ~15% of CPU samples) and GC (13-20%)";
+  "all three members share one JS thread here: each op is 3 replica reads/writes plus 4 encoded messages; the largest costs left are GC (~10%), Merkle tree updates (~10%, a cache miss on a random leaf) and the key table's and value pool's random memory access (~10%)";
 const WHY_TAIL =
-  'the 64 ops in flight share one thread, so any pause lands on all of them: GC (see the GCmax column: young-generation pauses are 3-6 ms, a major GC finishing up to ~8 ms) or another stall of the event loop (8-14 ms, about once a run)';
+  "the 64 ops in flight share one thread, so any pause lands on all of them: a major GC's final pause (GCmax column, 4-8 ms: V8 promotes every young object still live, ~1 ms per MB, and objects allocated while marking ran count as live) or a scavenge (1-3 ms); a few such pauses in a 3-second run set the p99.9";
 const WHY_LEVEL =
   "each put is three LevelDB writes (one per replica) plus a read of the stored record on each, all group-committed; classic-level's native calls (getMany with its implicit snapshot, the chained batch) take ~35% of the main thread";
 
