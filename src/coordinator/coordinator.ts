@@ -97,23 +97,17 @@ export class Coordinator {
     let written: Coordinated;
     /** The local write while it is still being stored; undefined once it is. */
     let storing: Promise<Coordinated> | undefined;
-    if (as.hintFor === undefined) {
-      let created: Coordinated | undefined;
-      let wake: ((written: Coordinated) => void) | undefined;
-      const local = deps.replicas.coordinate(key, context, deps.actor, value, (version) => {
-        created = version;
-        wake?.(version);
-      });
-      if (created !== undefined) {
-        written = created; // told before coordinate returned: stored already
-      } else {
-        // Failing before the version exists, the local write fails the put: nothing was sent.
-        written = await Promise.race([new Promise<Coordinated>((resolve) => (wake = resolve)), local]);
-        storing = local;
-      }
-    } else {
+    if (as.hintFor !== undefined) {
       written = await deps.hints.coordinate(key, as.hintFor, context, deps.actor, value);
       deps.onHintStored(key, as.hintFor);
+    } else if (deps.replicas.synchronous) {
+      written = await deps.replicas.coordinate(key, context, deps.actor, value);
+    } else {
+      let ready!: (written: Coordinated) => void;
+      const created = new Promise<Coordinated>((resolve) => (ready = resolve));
+      storing = deps.replicas.coordinate(key, context, deps.actor, value, ready);
+      // Failing before the version exists, the local write fails the put: nothing was sent.
+      written = await Promise.race([created, storing]);
     }
     if (written.set.values.length > deps.siblingsWarn) deps.onConflict(key, written.set.values.length);
     const others = targets.filter((t) => t.id !== deps.self);

@@ -91,6 +91,11 @@ export class ReplicaStore {
     this.#options = options;
   }
 
+  /** Whether a key's change is stored before the call that makes it returns (MemoryStorage). */
+  get synchronous(): boolean {
+    return this.#sync !== undefined;
+  }
+
   #key(key: Uint8Array): Uint8Array {
     return this.#options.storageKey?.(key) ?? key;
   }
@@ -157,8 +162,7 @@ export class ReplicaStore {
    * A coordinator's write (§4.3): supersede what `context` covers, add the value under a
    * fresh dot of `actor`, store.
    * @param onReady told of the new version as soon as it exists and its dot is issued, which
-   *   may be before it is stored: the coordinator replicates it meanwhile. Called before
-   *   `coordinate` returns only when the version is stored already (a synchronous backend).
+   *   may be before it is stored: the coordinator replicates it meanwhile.
    */
   coordinate(key: Uint8Array, context: CausalContext, actor: string, value: StoredValue, onReady?: (written: Coordinated) => void): Promise<Coordinated> {
     return this.#change(
