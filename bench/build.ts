@@ -1,31 +1,19 @@
-// The benchmarks measure the library as users run it: compiled by tsc into dist/, not
-// transpiled on the fly by tsx (whose keepNames helper costs a call for every closure
-// created). BENCH_SRC=1 measures src/ through tsx instead.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+// How the benchmarks run: as users run the library, compiled by tsc, with no TypeScript
+// loader in the process. `npm run bench` (and `bench:loopback`) compile bench/ and src/
+// together into dist-bench/ (tsconfig.bench.json) and run the output with plain node. A
+// loader is not free: tsx holds ~2.5 MB of the heap that every major GC marks (next to the
+// library's ~3.8 MB), and its keepNames helper costs a call for every closure created.
+// Run through tsx (`node --expose-gc --import tsx bench/cluster.ts`), the same benchmarks
+// measure src/ as tsx transpiles it: handy while changing the code, not the published figures.
 import { fileURLToPath } from 'node:url';
 
-/** Whether BENCH_SRC=1 asks to measure src/ rather than dist/. */
-export const measureSource = process.env['BENCH_SRC'] === '1';
+/** Whether this is the tsc output in dist-bench/ rather than bench/*.ts run through tsx. */
+export const compiled = import.meta.url.endsWith('.js');
 
-/** Builds dist/ with tsc (unless BENCH_SRC=1) and says on stdout which code is measured. */
-export function buildDist(): void {
-  if (measureSource) {
-    console.log('measuring src/ through tsx (BENCH_SRC=1)');
-    return;
-  }
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const started = performance.now();
-  try {
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  } catch {
-    // tsc still emits when it finds type errors; a dist/ that is there is what users would get.
-    console.log('tsc reported errors (above); measuring what it emitted');
-  }
-  const entry = join(root, 'dist', 'index.js');
-  if (!existsSync(entry)) throw new Error(`the build left no ${entry}`);
-  console.log(`measuring dist/, built by tsc in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+/** The repository's root directory, with a trailing separator. */
+export const repoRoot = fileURLToPath(new URL(compiled ? '../../' : '../', import.meta.url));
+
+/** Says on stdout which code is measured. */
+export function describeBuild(): void {
+  console.log(compiled ? 'measuring the tsc output (dist-bench/), with plain node' : 'measuring src/ through tsx (not the published figures: see bench/build.ts)');
 }

@@ -3,9 +3,8 @@
 // floor, and the heap cost of MemoryStorage per stored version. Prints a table and the
 // issue's targets with the measured ratios.
 //
-// The cluster runs the library as users run it: compiled by tsc into dist/ (built first), not
-// transpiled on the fly by tsx, whose keepNames helper costs a call for every closure
-// created. BENCH_SRC=1 measures src/ through tsx instead.
+// The cluster runs the library as users run it: compiled by tsc, in a process with no
+// TypeScript loader (see bench/build.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,16 +14,14 @@ import type { Storage } from '../src/index.js';
 import { formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js';
 import { measureMemoryPerVersion } from './memory-per-version.js';
 import { writeReport } from './report.js';
-import { buildDist, measureSource } from './build.js';
+import { describeBuild } from './build.js';
 
 type Library = typeof import('../src/index.js');
 
-/** Builds dist/ and loads it, or loads src/ when BENCH_SRC=1. */
+/** The library: compiled next to this file by `npm run bench`, or src/ through tsx. */
 async function loadLibrary(): Promise<Library> {
-  buildDist();
-  if (measureSource) return import('../src/index.js');
-  // A computed specifier: dist/ need not exist when the benchmarks are type-checked.
-  return (await import(new URL('../dist/index.js', import.meta.url).href)) as Library;
+  describeBuild();
+  return import('../src/index.js');
 }
 
 const { Dynamo, InMemoryNetwork, LevelStorage, MemoryStorage } = await loadLibrary();

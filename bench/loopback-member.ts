@@ -3,7 +3,7 @@
 // and reports every latency it saw so that the parent can merge the three processes' samples
 // into one histogram. Talks to the parent over the fork IPC channel only.
 //
-// argv[2]: JSON MemberConfig. Runs dist/ (built by the parent) unless BENCH_SRC=1.
+// argv[2]: JSON MemberConfig. Runs the library as the parent was built (bench/build.ts).
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { LatencySamples, runLoad } from './harness.js';
@@ -84,9 +84,7 @@ function send(report: MemberReport): void {
 }
 
 async function loadLibrary(): Promise<Library> {
-  if (process.env['BENCH_SRC'] === '1') return import('../src/index.js');
-  // A computed specifier: dist/ need not exist when the benchmarks are type-checked.
-  return (await import(new URL('../dist/index.js', import.meta.url).href)) as Library;
+  return import('../src/index.js');
 }
 
 async function main(): Promise<void> {

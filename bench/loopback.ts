@@ -23,8 +23,8 @@
 // Env: BENCH_SECONDS (per workload, default 3), BENCH_LEVEL=0 (skip LevelStorage),
 // BENCH_REDIS=0 (skip Redis), BENCH_IDLE_MS (default 2000), BENCH_GOSSIP_MS (members'
 // gossipIntervalMs; default the library's), BENCH_PROF=<dir> (member 0 runs with --cpu-prof
-// into <dir>), BENCH_SRC=1 (measure src/ through tsx instead of the built dist/).
-import { buildDist } from './build.js';
+// into <dir>). Children run the same build as this process (bench/build.ts).
+import { compiled, describeBuild } from './build.js';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -124,7 +124,6 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Builds dist/ as bench/cluster.ts does (members load it), unless BENCH_SRC=1. */
 
 // ---------------------------------------------------------------------------------------
 // libdynamo over three processes.
@@ -135,13 +134,12 @@ class Member {
   #waiters: { resolve: (report: MemberReport) => void; reject: (error: Error) => void }[] = [];
   #failure: Error | undefined;
 
-  /** Forks `script` (a member by default; the floor's processes speak the same protocol). */
-  constructor(config: MemberConfig, script = './loopback-member.ts') {
+  /** Forks `script` (a member by default; the floor's processes speak the same protocol), built as this file is. */
+  constructor(config: MemberConfig, script = 'loopback-member') {
     const execArgv = [...process.execArgv];
-    // The member is TypeScript: it needs tsx whichever way the parent was started.
-    if (!execArgv.some((arg) => arg.includes('tsx'))) execArgv.push('--import', 'tsx');
+    // Run through tsx, the parent has it in its execArgv, which forks inherit.
     if (PROFILE_DIR !== undefined && config.index === 0) execArgv.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`);
-    this.child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(config)], {
+    this.child = fork(fileURLToPath(new URL(`./${script}.${compiled ? 'js' : 'ts'}`, import.meta.url)), [JSON.stringify(config)], {
       execArgv,
       serialization: 'advanced', // latencies travel as a typed array
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -300,7 +298,7 @@ async function cluster(label: string, storage: 'memory' | 'level'): Promise<void
 async function floor(): Promise<void> {
   const ports = await freePorts(3);
   const seeds = ports.map((port) => `127.0.0.1:${port}`);
-  const processes = ports.map((port, index) => new Member({ index, port, seeds, storage: 'memory' }, './loopback-floor.ts'));
+  const processes = ports.map((port, index) => new Member({ index, port, seeds, storage: 'memory' }, 'loopback-floor'));
   try {
     await Promise.all(processes.map((p) => p.next('ready')));
     const reports = processes.map((p) => p.next('load'));
@@ -628,7 +626,7 @@ function printTargets(): void {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  buildDist();
+  describeBuild();
   const [l1, l5] = loadavg();
   console.log(
     `libdynamo loopback bench: 3 member processes on TcpTransport, ${DURATION_MS} ms per workload, Node ${process.version}, ` +

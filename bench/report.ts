@@ -3,8 +3,8 @@
 // (bench/results/<name>-latency.svg), both readable without running anything.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatRow, TABLE_HEADER, type LoadResult } from './harness.js';
+import { repoRoot } from './build.js';
 
 export interface Report {
   /** File name stem under bench/results/. */
@@ -17,7 +17,7 @@ export interface Report {
   readonly verdicts: readonly string[];
 }
 
-export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+export const RESULTS_DIR = join(repoRoot, 'bench', 'results');
 
 /** Writes the report's two files; resolves with their paths. */
 export async function writeReport(report: Report): Promise<string[]> {
