@@ -47,9 +47,9 @@ export function createRequestHandler(deps: RequestHandlerDeps): (message: Messag
     }
     switch (request.type) {
       case 'read':
-        return measured(deps, 'read', serveRead(deps, request.key));
+        return serveRead(deps, request.key);
       case 'replicate':
-        return measured(deps, 'write', serveReplicate(deps, request.key, request.hint, request.versions));
+        return serveReplicate(deps, request.key, request.hint, request.versions);
       default:
         return serveOther(deps, request);
     }
@@ -90,37 +90,68 @@ const ACK: Message = Object.freeze({ type: 'ack' });
 /** A replica read: the key's copy here, merged with any stand-in copy this member holds. */
 function serveRead(deps: RequestHandlerDeps, key: Uint8Array): Promise<Message> {
   deps.metrics.increment('replica_reads');
-  if (!deps.hints.holds(key)) return deps.replicas.readEncoded(key).then(readReply);
-  return deps.coordinator.readLocal(key).then((merged) => readReply(merged === undefined ? undefined : encodeVersions(merged)));
+  const started = deps.clock.now();
+  const hinted = deps.hints.holds(key);
+  if (!hinted && deps.replicas.synchronous) {
+    // Answered before returning: one settled promise, no chain.
+    try {
+      const reply = readReply(deps.replicas.readEncodedNow(key));
+      deps.metrics.observeReplica('read', deps.clock.now() - started, true);
+      return Promise.resolve(reply);
+    } catch (error) {
+      deps.metrics.observeReplica('read', deps.clock.now() - started, false);
+      return Promise.reject(error);
+    }
+  }
+  if (!hinted) return measured(deps, 'read', started, deps.replicas.readEncoded(key).then(readReply));
+  return measured(
+    deps,
+    'read',
+    started,
+    deps.coordinator.readLocal(key).then((merged) => readReply(merged === undefined ? undefined : encodeVersions(merged))),
+  );
 }
 
 function readReply(versions: Uint8Array | undefined): Message {
   return { type: 'read-reply', versions: versions ?? null };
 }
 
+/** ACK, settled once for all: a write done at once answers with it and makes no promise. */
+const ACKED: Promise<Message> = Promise.resolve(ACK);
+
 /** A replica write: merged into this member's copy, or kept as a hint for `hint`. */
 function serveReplicate(deps: RequestHandlerDeps, key: Uint8Array, hint: string | null, bytes: Uint8Array): Promise<Message> {
   deps.metrics.increment('replica_writes');
+  const started = deps.clock.now();
   let versions: Versions;
   try {
     versions = decodeVersions(bytes, { copy: false });
+    if ((hint === null || hint === deps.self) && deps.replicas.mergeNow(key, versions, bytes) !== undefined) {
+      deps.metrics.observeReplica('write', deps.clock.now() - started, true);
+      return ACKED;
+    }
   } catch (error) {
+    deps.metrics.observeReplica('write', deps.clock.now() - started, false);
     return Promise.reject(error);
   }
-  if (hint === null || hint === deps.self) return deps.replicas.merge(key, versions, bytes).then(ack);
-  return deps.hints.merge(key, hint, versions, bytes).then(() => {
-    deps.onHintStored(key, hint);
-    return ACK;
-  });
+  if (hint === null || hint === deps.self) return measured(deps, 'write', started, deps.replicas.merge(key, versions, bytes).then(ack));
+  return measured(
+    deps,
+    'write',
+    started,
+    deps.hints.merge(key, hint, versions, bytes).then(() => {
+      deps.onHintStored(key, hint);
+      return ACK;
+    }),
+  );
 }
 
 function ack(): Message {
   return ACK;
 }
 
-/** `work`'s answer, its latency recorded as a replica-side `op`. */
-function measured(deps: RequestHandlerDeps, op: ReplicaOperationName, work: Promise<Message>): Promise<Message> {
-  const started = deps.clock.now();
+/** `work`'s answer, its latency since `started` recorded as a replica-side `op`. */
+function measured(deps: RequestHandlerDeps, op: ReplicaOperationName, started: number, work: Promise<Message>): Promise<Message> {
   return work.then(
     (answer) => {
       deps.metrics.observeReplica(op, deps.clock.now() - started, true);

@@ -118,3 +118,24 @@ test('a MemoryStorage subclass that overrides batch is written through its own b
   await s.coordinate(enc.encode('k'), EMPTY_CONTEXT, 'x', value('v'));
   assert.ok(seen.some((ops) => ops.some((o) => o.space === DATA_SPACE)), 'the data write went through the override');
 });
+
+test('mergeNow merges before returning on MemoryStorage, and declines on an asynchronous backend or while the key is busy', async () => {
+  const incoming = update(emptySet<StoredValue>(), EMPTY_CONTEXT, 'x', value('v'), 0).set;
+  const memory = await store(new MemoryStorage());
+  const key = enc.encode('k');
+  assert.equal(memory.synchronous, true);
+  assert.deepEqual(memory.mergeNow(key, incoming)?.changed, true);
+  assert.deepEqual(memory.readEncodedNow(key), await memory.readEncoded(key), 'stored at once');
+  assert.equal(memory.mergeNow(key, incoming)?.changed, false, 'nothing new the second time');
+  // A change that always takes the lock (a conditional delete) makes the key busy meanwhile.
+  const deleting = memory.deleteIfUnchanged(key, new Uint8Array([1]));
+  assert.equal(memory.mergeNow(key, incoming), undefined, 'declined while a locked change of the key runs');
+  assert.equal(await deleting, false);
+  assert.equal(memory.mergeNow(key, incoming)?.changed, false, 'and done at once again after it');
+
+  const slow = await store(asyncOnly(new MemoryStorage()));
+  assert.equal(slow.synchronous, false);
+  assert.equal(slow.mergeNow(key, incoming), undefined, 'an asynchronous backend goes through merge');
+  assert.throws(() => slow.readEncodedNow(key), /synchronous/);
+  assert.equal((await slow.merge(key, incoming)).changed, true);
+});
