@@ -53,6 +53,14 @@ export interface CoordinatorDeps {
   onConflict(key: Uint8Array, siblings: number): void;
 }
 
+/** A replica write as the coordinator sends it. */
+interface ReplicateMessage extends Message {
+  readonly type: 'replicate';
+  readonly key: Uint8Array;
+  readonly versions: Uint8Array;
+  readonly hint: string | null;
+}
+
 export class Coordinator {
   readonly #deps: CoordinatorDeps;
 
@@ -111,22 +119,16 @@ export class Coordinator {
     }
     if (written.set.values.length > deps.siblingsWarn) deps.onConflict(key, written.set.values.length);
     const others = targets.filter((t) => t.id !== deps.self);
-    const standIns = this.#standIns(key, targets);
-    const replicate = async (t: Target): Promise<Target> => {
-      const message = { type: 'replicate', key, versions: written.encoded, hint: t.hintFor ?? null };
-      let target = t;
-      for (;;) {
-        try {
-          await deps.send(target.id, target === t ? message : { ...message, hint: target.hintFor }, quorum.timeoutMs);
-          return target;
-        } catch (error) {
-          // A refusal means the target died since we chose it: hand its copy to the next
-          // stand-in rather than leave the key one replica short (§4.6).
-          const standIn = error instanceof DynamoError && error.code === 'UNREACHABLE' ? standIns() : undefined;
-          if (standIn === undefined) throw error;
-          target = { id: standIn, hintFor: t.hintFor ?? t.id };
-        }
-      }
+    /** Shared by the targets of this put, made only when one refuses. */
+    let standIns: (() => string | undefined) | undefined;
+    // Not an async function: one runs per replica of every put, and the refusal that needs
+    // more than one send is rare.
+    const replicate = (t: Target): Promise<Target> => {
+      const message: ReplicateMessage = { type: 'replicate', key, versions: written.encoded, hint: t.hintFor ?? null };
+      return deps.send(t.id, message, quorum.timeoutMs).then(
+        () => t,
+        (error: unknown) => this.#handOn(error, t, message, (standIns ??= this.#standIns(key, targets)), quorum.timeoutMs),
+      );
     };
     const local = storing;
     const fan = fanOut(
@@ -148,6 +150,25 @@ export class Coordinator {
     deps.track(fan.settled);
     await fan.quorum;
     return written.writer;
+  }
+
+  /**
+   * After `refused` failed to take a replica write: if it refused outright (it died since we
+   * chose it), the copy goes to the next stand-in, and the next, until one takes it, rather
+   * than leave the key a replica short (§4.6). Any other error is the answer.
+   */
+  async #handOn(error: unknown, refused: Target, message: ReplicateMessage, standIns: () => string | undefined, timeoutMs: number): Promise<Target> {
+    for (;;) {
+      const standIn = error instanceof DynamoError && error.code === 'UNREACHABLE' ? standIns() : undefined;
+      if (standIn === undefined) throw error;
+      const target = { id: standIn, hintFor: refused.hintFor ?? refused.id };
+      try {
+        await this.#deps.send(target.id, { ...message, hint: target.hintFor }, timeoutMs);
+        return target;
+      } catch (next) {
+        error = next;
+      }
+    }
   }
 
   /** Hands out, one at a time, reachable members past the targets, in ring order. */

@@ -10,15 +10,15 @@
  * `Map` copies its table every few hundred of those.
  * @module
  */
-import { stringHash } from '../string-hash.js';
+import { hashBytes } from '../bytes-hash.js';
 
 /** Stripes: 2^STRIPE_BITS. */
 const STRIPE_BITS = 12;
 const STRIPE_MASK = (1 << STRIPE_BITS) - 1;
 
 /** The stripe of `key`: its hash, folded. */
-function stripeOf(key: string): number {
-  const h = stringHash(key);
+function stripeOf(key: Uint8Array): number {
+  const h = hashBytes(key);
   return (h ^ (h >>> 16)) & STRIPE_MASK;
 }
 
@@ -26,7 +26,7 @@ export class KeyLock {
   readonly #tails: (Promise<void> | undefined)[] = new Array<Promise<void> | undefined>(STRIPE_MASK + 1).fill(undefined);
 
   /** Runs `fn` once every earlier `run` of the same key has settled. */
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  run<T>(key: Uint8Array, fn: () => Promise<T>): Promise<T> {
     const stripe = stripeOf(key);
     const previous = this.#tails[stripe];
     const result = previous === undefined ? fn() : previous.then(fn);
@@ -40,7 +40,7 @@ export class KeyLock {
   }
 
   /** Whether `key` has a run in progress or queued: work on it now would jump the queue. */
-  busy(key: string): boolean {
+  busy(key: Uint8Array): boolean {
     return this.#tails[stripeOf(key)] !== undefined;
   }
 

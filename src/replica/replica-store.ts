@@ -25,7 +25,6 @@ import {
 import { equalTimes } from '../versioning/actor-times.js';
 import { pruneVersions, stampTimes } from '../versioning/clock-pruning.js';
 import type { PruneOptions } from '../versioning/version-vector.js';
-import { keyId } from '../keys.js';
 import { KeyLock } from './key-lock.js';
 import { sameBytes } from '../bytes.js';
 import type { DotCounter } from './identity.js';
@@ -118,9 +117,8 @@ export class ReplicaStore {
    * `later` runs under the key's lock.
    */
   #change<T>(key: Uint8Array, now: (sync: SyncAccess, storageKey: Uint8Array) => T | typeof LATER, later: (storageKey: Uint8Array) => Promise<T>): Promise<T> {
-    const id = keyId(key);
     const sync = this.#sync;
-    if (sync !== undefined && !this.#lock.busy(id)) {
+    if (sync !== undefined && !this.#lock.busy(key)) {
       try {
         const result = now(sync, this.#key(key));
         if (result !== LATER) return Promise.resolve(result);
@@ -128,7 +126,7 @@ export class ReplicaStore {
         return Promise.reject(error);
       }
     }
-    return this.#lock.run(id, () => later(this.#key(key)));
+    return this.#lock.run(key, () => later(this.#key(key)));
   }
 
   async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {
@@ -225,7 +223,7 @@ export class ReplicaStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#lock.run(keyId(key), async () => {
+    return this.#lock.run(key, async () => {
       const storageKey = this.#key(key);
       const before = await this.#storage.get(this.#space, storageKey);
       const merged = this.#merged(before, incoming, incomingBytes);
@@ -241,7 +239,7 @@ export class ReplicaStore {
    */
   mergeNow(key: Uint8Array, incoming: Versions, incomingBytes?: Uint8Array): { set: Versions; changed: boolean } | undefined {
     const sync = this.#sync;
-    if (sync === undefined || this.#lock.busy(keyId(key))) return undefined;
+    if (sync === undefined || this.#lock.busy(key)) return undefined;
     const storageKey = this.#key(key);
     const before = sync.get(this.#space, storageKey);
     const merged = this.#merged(before, incoming, incomingBytes);
@@ -271,7 +269,7 @@ export class ReplicaStore {
    * no write reached it since it was sent. Returns whether it was deleted.
    */
   deleteIfUnchanged(key: Uint8Array, expected: Uint8Array): Promise<boolean> {
-    return this.#lock.run(keyId(key), async () => {
+    return this.#lock.run(key, async () => {
       const storageKey = this.#key(key);
       const bytes = await this.#storage.get(this.#space, storageKey);
       if (bytes === undefined || !sameBytes(bytes, expected)) return false;
@@ -282,7 +280,7 @@ export class ReplicaStore {
 
   /** Deletes `key` unconditionally (a dropped hint). */
   delete(key: Uint8Array): Promise<void> {
-    return this.#lock.run(keyId(key), async () => {
+    return this.#lock.run(key, async () => {
       const storageKey = this.#key(key);
       const bytes = await this.#storage.get(this.#space, storageKey);
       if (bytes !== undefined) await this.#write(storageKey, bytes, undefined);

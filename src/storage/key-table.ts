@@ -26,6 +26,7 @@
  */
 import { toLatin1 } from '../latin1.js';
 import { LargeValues, ValuePool } from './value-pool.js';
+import { hashBytes } from '../bytes-hash.js';
 
 /** Parts per table: 2^PART_BITS, chosen by the hash's top bits. */
 const PART_BITS = 8;
@@ -152,44 +153,6 @@ export class KeyTable {
   #storeKey(key: Uint8Array): number {
     return this.#pool.store(key) ?? LARGE | this.#large.add(key);
   }
-}
-
-/**
- * MurmurHash3, x86 32-bit variant (Austin Appleby, SMHasher; public domain), over `key`'s
- * bytes read as little-endian 32-bit words. Every byte goes through the multiply-rotate
- * mix and the final avalanche, so keys that share a long prefix (`cart:user-1`,
- * `cart:user-2`) and differ only at the end still spread over the parts by their top bits
- * and over the slots by their low ones. In process only, never stored: it may change.
- */
-export function hashBytes(key: Uint8Array): number {
-  const length = key.length;
-  const words = length & ~3;
-  let h = 0;
-  let i = 0;
-  for (; i < words; i += 4) {
-    h ^= mixWord(key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24));
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const rest = length & 3;
-  if (rest > 0) {
-    let word = key[i]!;
-    if (rest > 1) word |= key[i + 1]! << 8;
-    if (rest > 2) word |= key[i + 2]! << 16;
-    h ^= mixWord(word);
-  }
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-function mixWord(word: number): number {
-  let k = Math.imul(word, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  return Math.imul(k, 0x1b873593);
 }
 
 /** A part of `count` slots (a power of two), all empty. */

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeyLock } from '../../src/replica/key-lock.js';
 
+const k = (text: string): Uint8Array => new TextEncoder().encode(text);
+
 test('runs of the same key never overlap; other keys run concurrently', async () => {
   const lock = new KeyLock();
   const log: string[] = [];
@@ -10,7 +12,7 @@ test('runs of the same key never overlap; other keys run concurrently', async ()
     await new Promise((r) => setTimeout(r, ms));
     log.push(`${name}:end`);
   };
-  await Promise.all([lock.run('a', step('a1', 20)), lock.run('a', step('a2', 1)), lock.run('b', step('b1', 1))]);
+  await Promise.all([lock.run(k('a'), step('a1', 20)), lock.run(k('a'), step('a2', 1)), lock.run(k('b'), step('b1', 1))]);
   assert.ok(log.indexOf('a1:end') < log.indexOf('a2:start'));
   assert.ok(log.indexOf('b1:end') < log.indexOf('a1:end'), 'b did not wait for a');
   assert.equal(lock.size, 0, 'no state is kept once idle');
@@ -18,8 +20,8 @@ test('runs of the same key never overlap; other keys run concurrently', async ()
 
 test('a failing run does not block the next one', async () => {
   const lock = new KeyLock();
-  await assert.rejects(lock.run('k', async () => Promise.reject(new Error('boom'))));
-  assert.equal(await lock.run('k', async () => 7), 7);
+  await assert.rejects(lock.run(k('k'), async () => Promise.reject(new Error('boom'))));
+  assert.equal(await lock.run(k('k'), async () => 7), 7);
 });
 
 test('many keys at once: each key runs in order, none waits for ever', async () => {
@@ -29,7 +31,7 @@ test('many keys at once: each key runs in order, none waits for ever', async () 
   for (let i = 0; i < 20_000; i++) {
     const key = `key-${i % 5000}`;
     runs.push(
-      lock.run(key, async () => {
+      lock.run(k(key), async () => {
         await Promise.resolve();
         order.set(key, [...(order.get(key) ?? []), i]);
       }),

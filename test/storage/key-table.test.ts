@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { hashBytes, KeyTable, type KeyHash } from '../../src/storage/key-table.js';
+import { KeyTable, type KeyHash } from '../../src/storage/key-table.js';
+import { hashBytes } from '../../src/bytes-hash.js';
 import { toLatin1 } from '../../src/latin1.js';
 
 /** Every key in part 0 and in one home slot: the whole part is one run of collisions. */
