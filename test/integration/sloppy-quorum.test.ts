@@ -174,3 +174,27 @@ test('hints are bounded by count and by age, with an event for each one dropped'
     await aged.stop();
   }
 });
+
+test('an owner that refuses a write mid-request is replaced on the spot by the next stand-in, so W=3 still succeeds', async () => {
+  const c = await startCluster(4, { ...FAST, n: 3, w: 3 });
+  try {
+    const key = findOwnedKey(c, 'n1');
+    const owners = c.node('n1').preferenceList(key);
+    const victim = owners.find((id) => id !== 'n1')!;
+    const standIn = c.ids.find((id) => !owners.includes(id))!;
+    // Stopped, and not yet seen down by anyone: n1 still chooses it, and it refuses.
+    await c.node(victim).stop();
+    const stored: string[] = [];
+    c.node(standIn).on('hint:stored', ({ target }: { target: string }) => stored.push(target));
+    await c.node('n1').put(key, 'v', { w: 3 });
+    assert.deepEqual(stored, [victim], `${standIn} keeps the copy for ${victim}`);
+    assert.equal(await c.node(standIn).hintsPending(), 1);
+  } finally {
+    await c.stop();
+  }
+});
+
+/** A key that `id` owns (the test puts through it, so it coordinates). */
+function findOwnedKey(c: TestCluster, id: string): string {
+  for (let i = 0; ; i++) if (c.node(id).preferenceList(`refuse:${i}`).includes(id)) return `refuse:${i}`;
+}
