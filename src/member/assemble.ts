@@ -86,7 +86,8 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
     onChange: (storageKey, before, after, set) => {
       trees.change(storageKey, before, after);
       tombstones.observe(storageKey, after, set);
-      compactor?.observe(keyView(storageKey), set);
+      // Only siblings can need compacting: the key's view is made for those alone.
+      if (compactor !== undefined && set !== undefined && set.values.length > 1) compactor.observe(keyView(storageKey), set);
     },
   });
   // Sibling CRDTs merged inside the replicas, by each key's first owner (see crdt-compactor.ts).
