@@ -190,6 +190,38 @@ function hashChildren(nodes: Uint32Array, i: number): void {
   nodes[2 * i + 1] = fmix(b ^ 16);
 }
 
+/**
+ * {@link MerkleTree.update} of the tree kept from word `base` of `words` (its
+ * {@link MerkleTree.wordsFor} words, e.g. in a block shared by many trees), making no object:
+ * how a member keeps thousands of trees current on every write without an object per tree.
+ * `leaf` is not checked: the caller computes it.
+ */
+export function updateTreeAt(words: Uint32Array, base: number, leafBits: number, leaf: number, before: Digest | undefined, after: Digest | undefined): void {
+  let hi = 0;
+  let lo = 0;
+  if (before !== undefined) {
+    hi ^= before.hi;
+    lo ^= before.lo;
+  }
+  if (after !== undefined) {
+    hi ^= after.hi;
+    lo ^= after.lo;
+  }
+  if ((hi | lo) === 0) return;
+  const leaves = 1 << leafBits;
+  const dirtyAt = base + 4 * leaves;
+  const n = leaves + leaf;
+  const at = base + 2 * n;
+  words[at] = words[at]! ^ hi;
+  words[at + 1] = words[at + 1]! ^ lo;
+  for (let p = n >>> 1; p >= 1; p >>>= 1) {
+    const word = dirtyAt + (p >>> 5);
+    const bit = 1 << (p & 31);
+    if ((words[word]! & bit) !== 0) break;
+    words[word] = words[word]! | bit;
+  }
+}
+
 function validateLeafBits(leafBits: number): void {
   if (!Number.isInteger(leafBits) || leafBits < 0 || leafBits > MAX_LEAF_BITS) {
     throw new ValidationError(`leafBits must be an integer from 0 to ${MAX_LEAF_BITS}, got ${String(leafBits)}`);
@@ -297,28 +329,7 @@ export class MerkleTree {
     if (!Number.isInteger(leaf) || leaf < 0 || leaf >= this.leaves) {
       throw new ValidationError(`leaf must be an integer from 0 to ${this.leaves - 1}, got ${String(leaf)}`);
     }
-    let hi = 0;
-    let lo = 0;
-    if (before !== undefined) {
-      hi ^= before.hi;
-      lo ^= before.lo;
-    }
-    if (after !== undefined) {
-      hi ^= after.hi;
-      lo ^= after.lo;
-    }
-    if ((hi | lo) === 0) return;
-    const nodes = this.#nodes;
-    const dirtyAt = this.#dirtyAt;
-    const n = this.leaves + leaf;
-    nodes[2 * n] = (nodes[2 * n] ?? 0) ^ hi;
-    nodes[2 * n + 1] = (nodes[2 * n + 1] ?? 0) ^ lo;
-    for (let p = n >>> 1; p >= 1; p >>>= 1) {
-      const word = dirtyAt + (p >>> 5);
-      const bit = 1 << (p & 31);
-      if ((nodes[word]! & bit) !== 0) break;
-      nodes[word] = nodes[word]! | bit;
-    }
+    updateTreeAt(this.#nodes, 0, this.leafBits, leaf, before, after);
   }
 
   /** The root digest, rehashing only the paths updated since it was last computed. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Storage } from '../storage/storage.js';
-import { MerkleTree, entryDigestAt, type Digest } from './merkle-tree.js';
+import { MerkleTree, entryDigestAt, updateTreeAt, type Digest } from './merkle-tree.js';
 import { KEY_OFFSET, LEAF_BITS, positionOf } from './layout.js';
 
 /**
@@ -23,22 +23,24 @@ const TREES_PER_BLOCK = 64;
 export class HashTrees {
   readonly #shift: number;
   readonly #leafShift: number;
-  /** By partition; undefined until a key of it is stored (an array: this is looked up on every write). */
-  readonly #trees: (MerkleTree | undefined)[];
+  /** By partition: 1 once a key of it was stored, which gives it a tree. */
+  readonly #present: Uint8Array;
   /**
    * The trees' words, {@link TREES_PER_BLOCK} partitions to an array, made when the first
-   * of them gets a tree. With a tree per partition (4096 by default) on each member, an
-   * array each would be thousands of `ArrayBuffer`s for every collection to trace; a tree
-   * is then just its object and a view.
+   * of them gets a tree. A member has a tree per partition (4096 by default), kept current
+   * on every write; an object and an `ArrayBuffer` each were thousands of objects for every
+   * collection to trace. Writes update the words in place (`updateTreeAt`); a
+   * {@link MerkleTree} over a partition's words is made only when asked for its digests.
    */
-  #blocks: (Uint32Array | undefined)[];
+  readonly #blocks: (Uint32Array | undefined)[];
+  readonly #words = MerkleTree.wordsFor(LEAF_BITS);
   readonly #emptyLeaves: Uint8Array;
   readonly #emptyRoot: Digest;
 
   constructor(partitions: number) {
     this.#shift = 32 - Math.log2(partitions);
     this.#leafShift = this.#shift - LEAF_BITS;
-    this.#trees = new Array<MerkleTree | undefined>(partitions).fill(undefined);
+    this.#present = new Uint8Array(partitions);
     this.#blocks = new Array<Uint32Array | undefined>(Math.ceil(partitions / TREES_PER_BLOCK)).fill(undefined);
     const empty = new MerkleTree(LEAF_BITS);
     this.#emptyLeaves = empty.level(LEAF_BITS);
@@ -56,9 +58,13 @@ export class HashTrees {
     // The key is read in place, after its 4-byte position: this runs on every write.
     const hash = positionOf(storageKey);
     const partition = this.partitionOf(hash);
-    let tree = this.#trees[partition];
-    if (tree === undefined) this.#trees[partition] = tree = this.#newTree(partition);
-    tree.update(
+    const index = Math.floor(partition / TREES_PER_BLOCK);
+    const block = (this.#blocks[index] ??= new Uint32Array(TREES_PER_BLOCK * this.#words));
+    this.#present[partition] = 1;
+    updateTreeAt(
+      block,
+      (partition % TREES_PER_BLOCK) * this.#words,
+      LEAF_BITS,
       // The segment, as layout.ts's leafOf computes it.
       (hash >>> this.#leafShift) & ((1 << LEAF_BITS) - 1),
       before === undefined ? undefined : entryDigestAt(storageKey, KEY_OFFSET, before),
@@ -66,18 +72,16 @@ export class HashTrees {
     );
   }
 
-  /** An empty tree for `partition`, in its block's words. */
-  #newTree(partition: number): MerkleTree {
-    const words = MerkleTree.wordsFor(LEAF_BITS);
-    const index = Math.floor(partition / TREES_PER_BLOCK);
-    const block = (this.#blocks[index] ??= new Uint32Array(TREES_PER_BLOCK * words));
-    const at = (partition % TREES_PER_BLOCK) * words;
-    return new MerkleTree(LEAF_BITS, block.subarray(at, at + words));
+  /** The tree of `partition` over its words in the block, or undefined when it has none. */
+  #tree(partition: number): MerkleTree | undefined {
+    if (this.#present[partition] !== 1) return undefined;
+    const at = (partition % TREES_PER_BLOCK) * this.#words;
+    return new MerkleTree(LEAF_BITS, this.#blocks[Math.floor(partition / TREES_PER_BLOCK)]!.subarray(at, at + this.#words));
   }
 
   /** Rebuilds every tree from the records in `space`. */
   async rebuild(storage: Storage, space: string): Promise<void> {
-    this.#trees.fill(undefined);
+    this.#present.fill(0);
     // Fresh words too: a partition's new tree must start from zeroes.
     this.#blocks.fill(undefined);
     for await (const [storageKey, value] of storage.iterate(space)) this.change(storageKey, undefined, value);
@@ -85,13 +89,10 @@ export class HashTrees {
 
   /** Partitions that hold at least one key. */
   partitionsWithData(): number[] {
-    const empty = this.#emptyRoot;
     const out: number[] = [];
-    this.#trees.forEach((tree, partition) => {
-      if (tree === undefined) return;
-      const root = tree.root();
-      if (root.hi !== empty.hi || root.lo !== empty.lo) out.push(partition);
-    });
+    for (let partition = 0; partition < this.#present.length; partition++) {
+      if (!this.isEmpty(partition)) out.push(partition);
+    }
     return out;
   }
 
@@ -100,26 +101,22 @@ export class HashTrees {
    * empty root with entries would take a 64-bit collision).
    */
   isEmpty(partition: number): boolean {
-    const tree = this.#trees[partition];
-    if (tree === undefined) return true;
-    const root = tree.root();
+    const root = this.root(partition);
     return root.hi === this.#emptyRoot.hi && root.lo === this.#emptyRoot.lo;
   }
 
   root(partition: number): Digest {
-    return this.#trees[partition]?.root() ?? this.#emptyRoot;
+    return this.#tree(partition)?.root() ?? this.#emptyRoot;
   }
 
   /** The leaf digests of a partition, 8 bytes each. */
   leaves(partition: number): Uint8Array {
-    return this.#trees[partition]?.level(LEAF_BITS) ?? this.#emptyLeaves;
+    return this.#tree(partition)?.level(LEAF_BITS) ?? this.#emptyLeaves;
   }
 
   /** Memory held by the trees, in bytes. */
   get byteSize(): number {
-    let total = 0;
-    for (const tree of this.#trees) total += tree?.byteSize ?? 0;
-    return total;
+    return this.#present.reduce((n, present) => n + present, 0) * this.#words * 4;
   }
 }
 
