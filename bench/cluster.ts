@@ -15,6 +15,7 @@ import { formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js'
 import { measureMemoryPerVersion } from './memory-per-version.js';
 import { writeReport } from './report.js';
 import { describeBuild } from './build.js';
+import { LEVEL_STORAGE_DEFAULTS } from '../src/storage/level.js';
 
 type Library = typeof import('../src/index.js');
 
@@ -61,7 +62,8 @@ async function measure(concurrency: number, load: (offset: number) => Promise<Lo
 }
 
 async function rawLevel(dir: string): Promise<void> {
-  const db = new ClassicLevel<string, Uint8Array>(join(dir, 'raw'), { valueEncoding: 'view' });
+  // The write buffer LevelStorage uses, so that the floor is the same LevelDB, configured alike.
+  const db = new ClassicLevel<string, Uint8Array>(join(dir, 'raw'), { valueEncoding: 'view', writeBufferSize: LEVEL_STORAGE_DEFAULTS.writeBufferSize });
   await db.open();
   const value = new Uint8Array(130).fill(7);
   let written = 0;

@@ -35,9 +35,12 @@ export interface LevelStorageOptions {
   cacheSize?: number;
   /**
    * Bytes LevelDB buffers in memory (and in its log) before writing a sorted table. Larger
-   * speeds bulk writes such as handoff, at the cost of memory (up to twice this) and a longer
-   * log replay on open.
-   * @default 4 MiB (4194304)
+   * means fewer level-0 tables, so fewer compactions and fewer of the write stalls LevelDB
+   * imposes while they pile up (it delays writes at 8 such tables); also faster bulk writes
+   * such as handoff. The cost: memory (up to twice this) and a longer log replay on open.
+   * 16 MiB rather than LevelDB's 4 MiB: in `npm run bench` the cluster's put p99.9 on
+   * LevelStorage went from 11–19 ms to 9–10 ms (Riak's eleveldb uses 30–60 MiB).
+   * @default 16 MiB (16777216)
    */
   writeBufferSize?: number;
   /**
@@ -58,7 +61,7 @@ export interface LevelStorageOptions {
 /** The values {@link LevelStorage} uses for options not given. */
 export const LEVEL_STORAGE_DEFAULTS: Readonly<Required<LevelStorageOptions>> = Object.freeze({
   cacheSize: 8 * 1024 * 1024,
-  writeBufferSize: 4 * 1024 * 1024,
+  writeBufferSize: 16 * 1024 * 1024,
   compression: true,
   sync: false,
 });
