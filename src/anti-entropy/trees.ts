@@ -19,6 +19,8 @@ export const treeMaintenance = { enabled: true };
 
 /** Partitions whose trees share one Uint32Array. */
 const TREES_PER_BLOCK = 64;
+/** Words of one partition's tree. */
+const TREE_WORDS = MerkleTree.wordsFor(LEAF_BITS);
 
 export class HashTrees {
   readonly #shift: number;
@@ -33,7 +35,6 @@ export class HashTrees {
    * {@link MerkleTree} over a partition's words is made only when asked for its digests.
    */
   readonly #blocks: (Uint32Array | undefined)[];
-  readonly #words = MerkleTree.wordsFor(LEAF_BITS);
   readonly #emptyLeaves: Uint8Array;
   readonly #emptyRoot: Digest;
 
@@ -59,11 +60,11 @@ export class HashTrees {
     const hash = positionOf(storageKey);
     const partition = this.partitionOf(hash);
     const index = Math.floor(partition / TREES_PER_BLOCK);
-    const block = (this.#blocks[index] ??= new Uint32Array(TREES_PER_BLOCK * this.#words));
+    const block = (this.#blocks[index] ??= new Uint32Array(TREES_PER_BLOCK * TREE_WORDS));
     this.#present[partition] = 1;
     updateTreeAt(
       block,
-      (partition % TREES_PER_BLOCK) * this.#words,
+      (partition % TREES_PER_BLOCK) * TREE_WORDS,
       LEAF_BITS,
       // The segment, as layout.ts's leafOf computes it.
       (hash >>> this.#leafShift) & ((1 << LEAF_BITS) - 1),
@@ -75,8 +76,8 @@ export class HashTrees {
   /** The tree of `partition` over its words in the block, or undefined when it has none. */
   #tree(partition: number): MerkleTree | undefined {
     if (this.#present[partition] !== 1) return undefined;
-    const at = (partition % TREES_PER_BLOCK) * this.#words;
-    return new MerkleTree(LEAF_BITS, this.#blocks[Math.floor(partition / TREES_PER_BLOCK)]!.subarray(at, at + this.#words));
+    const at = (partition % TREES_PER_BLOCK) * TREE_WORDS;
+    return new MerkleTree(LEAF_BITS, this.#blocks[Math.floor(partition / TREES_PER_BLOCK)]!.subarray(at, at + TREE_WORDS));
   }
 
   /** Rebuilds every tree from the records in `space`. */
@@ -116,7 +117,7 @@ export class HashTrees {
 
   /** Memory held by the trees, in bytes. */
   get byteSize(): number {
-    return this.#present.reduce((n, present) => n + present, 0) * this.#words * 4;
+    return this.#present.reduce((n, present) => n + present, 0) * TREE_WORDS * 4;
   }
 }
 
