@@ -120,9 +120,16 @@ async function main(): Promise<void> {
     }
 
     const final = await read(others[others.length - 1]!, 3);
-    const local = await Promise.all(owners.map(async (id) => (await member(id).readLocal<Cart>(key))?.values.length ?? 0));
     say(`\n8. A later read through ${others[others.length - 1]} returns ${final.length} cart: ${show(final[0])}.`);
-    say(`   The owners ${owners.join(', ')} each store ${local.join(', ')} version(s): no siblings left.`);
+    // A write is answered once W replicas have it; the last replica, and the read repair of
+    // whatever a read found stale, finish in the background within moments.
+    const versionsHeld = () => Promise.all(owners.map(async (id) => (await member(id).readLocal<Cart>(key))?.values.length ?? 0));
+    let local = await versionsHeld();
+    for (let i = 0; i < 100 && local.some((n) => n !== 1); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      local = await versionsHeld();
+    }
+    say(`   The owners ${owners.join(', ')} each store ${local.join(', ')} version(s)${local.every((n) => n === 1) ? ': no siblings left.' : '.'}`);
   } finally {
     await Promise.all(members.map((m) => m.stop()));
     await rm(dir, { recursive: true, force: true });

@@ -102,6 +102,7 @@ export async function assembleMember(shell: MemberShell): Promise<MemberParts> {
             { r: config.r, w: 1, pr: 0, pw: 0, timeoutMs: config.timeoutMs },
             { id: config.id },
           ),
+        read: (key) => replicas.read(key),
         track,
       })
     : undefined;
