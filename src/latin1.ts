@@ -1,6 +1,6 @@
 /**
- * Bytes as Latin-1 strings (one char per byte): how byte keys become `Map` keys and how
- * MemoryStorage keeps values.
+ * Bytes as Latin-1 strings (one char per byte): how byte keys become `Map` keys (`keyId`),
+ * and how MemoryStorage keeps its keys in order and the values too large for its pools.
  *
  * Both directions use the native conversions behind `Buffer#toString('latin1')` and
  * `Buffer#write(…, 'latin1')`, called directly on the array (they accept any `Uint8Array`),

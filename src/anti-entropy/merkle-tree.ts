@@ -29,8 +29,9 @@
  * has children 2i and 2i+1, the root is 1, leaf j is 2^leafBits + j), two words per node
  * (hi, lo); after them, one dirty bit per interior node, 32 to a word, so that an update's
  * walk up the dirty flags stays within a cache line or two. One array, so that a member's
- * thousands of trees can share a few large ones (see {@link MerkleTree.wordsFor}): each tree
- * is then two small objects on the JS heap. 16 bytes per leaf plus a bit.
+ * thousands of trees can share a few large ones (see {@link MerkleTree.wordsFor}) and be
+ * kept current in place by {@link updateTreeAt}, with no object per tree (./trees.ts). 16
+ * bytes per leaf plus a bit.
  *
  * Wire format of a node digest: 8 bytes, hi then lo, each big-endian. The hash functions
  * below are part of the wire contract: every replica must compute them identically.

@@ -13,7 +13,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { ValidationError } from '../errors.js';
-import { allocBytes } from '../bytes.js';
+import { copyBytes } from '../bytes.js';
 
 let src: Uint8Array = new Uint8Array(0);
 let at = 0;
@@ -180,9 +180,7 @@ function readByteString(info: number): Uint8Array {
   if (views) return src.subarray(at - length, at);
   // A copy into a shared slab (../bytes.ts): a fresh ArrayBuffer above 64 bytes is a native
   // allocation of about 2.5 µs on Node 20.
-  const copy = allocBytes(length);
-  copy.set(src.subarray(at - length, at));
-  return copy;
+  return copyBytes(src.subarray(at - length, at));
 }
 
 function readUint64(): bigint {

@@ -1,7 +1,9 @@
 /**
  * Versions of keys kept in one space of Storage: this member's replicas (`data`) or the
  * copies it holds for others as a stand-in (`hints`). Every change to a key goes through
- * one per-key lock, so the read, the causal merge and the write are one atomic step.
+ * one per-key lock, so the read, the causal merge and the write are one atomic step; on a
+ * synchronous backend (MemoryStorage) a change of a key nobody else is working on is done
+ * before the call returns, which is as atomic and needs neither the lock nor a promise.
  *
  * Given a time source, every record is stamped and pruned on its way into storage, on a
  * coordinated write and on a merge alike (../versioning/clock-pruning.ts): the writer's
@@ -75,7 +77,7 @@ export interface ReplicaStoreOptions {
 
 export class ReplicaStore {
   readonly #storage: Storage;
-  /** The backend's synchronous access, when it has one (MemoryStorage): see `#change`. */
+  /** The backend's synchronous access, when it has one (MemoryStorage): see `mergeNow` and `#coordinateNow`. */
   readonly #sync: SyncAccess | undefined;
   readonly #space: string;
   readonly #counter: DotCounter;
@@ -107,26 +109,6 @@ export class ReplicaStore {
     const stamped = stampTimes(set, ms);
     const pruning = this.#options.pruning;
     return pruning === undefined || pruning === false ? stamped : pruneVersions(stamped, ms, pruning);
-  }
-
-  /**
-   * Runs a change of `key` as one atomic step. With a synchronous backend and nobody else
-   * working on the key, `now` does it all at once (reading, merging and writing with no
-   * other code in between is what the lock would give); it may decline by returning
-   * {@link LATER}, e.g. when the dot counter's lease must be extended first. Otherwise
-   * `later` runs under the key's lock.
-   */
-  #change<T>(key: Uint8Array, now: (sync: SyncAccess, storageKey: Uint8Array) => T | typeof LATER, later: (storageKey: Uint8Array) => Promise<T>): Promise<T> {
-    const sync = this.#sync;
-    if (sync !== undefined && !this.#lock.busy(key)) {
-      try {
-        const result = now(sync, this.#key(key));
-        if (result !== LATER) return Promise.resolve(result);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    return this.#lock.run(key, () => later(this.#key(key)));
   }
 
   async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {
@@ -173,26 +155,40 @@ export class ReplicaStore {
    *   may be before it is stored: the coordinator replicates it meanwhile.
    */
   coordinate(key: Uint8Array, context: CausalContext, actor: string, value: StoredValue, onReady?: (written: Coordinated) => void): Promise<Coordinated> {
-    return this.#change(
-      key,
-      (sync, storageKey) => {
-        const before = sync.get(this.#space, storageKey);
-        const written = this.#coordinated(before, context, actor, value);
-        // Issuing the dot may need its lease written first: then the whole write waits.
-        if (!this.#counter.issueNow(written.dot.counter)) return LATER;
-        this.#writeNow(sync, storageKey, before, written.encoded, written.set);
-        onReady?.(written);
-        return written;
-      },
-      async (storageKey) => {
-        const before = await this.#storage.get(this.#space, storageKey);
-        const written = this.#coordinated(before, context, actor, value);
-        await this.#counter.issue(written.dot.counter);
-        onReady?.(written);
-        await this.#write(storageKey, before, written.encoded, written.set);
-        return written;
-      },
-    );
+    try {
+      const now = this.#coordinateNow(key, context, actor, value);
+      if (now !== undefined) {
+        onReady?.(now);
+        return Promise.resolve(now);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#lock.run(key, async () => {
+      const storageKey = this.#key(key);
+      const before = await this.#storage.get(this.#space, storageKey);
+      const written = this.#coordinated(before, context, actor, value);
+      await this.#counter.issue(written.dot.counter);
+      onReady?.(written);
+      await this.#write(storageKey, before, written.encoded, written.set);
+      return written;
+    });
+  }
+
+  /**
+   * `coordinate` done before returning, as `mergeNow` does a merge; `undefined` when it must
+   * wait: the key is busy, or the dot counter's lease must be written first (then the whole
+   * write waits for it, under the lock).
+   */
+  #coordinateNow(key: Uint8Array, context: CausalContext, actor: string, value: StoredValue): Coordinated | undefined {
+    const sync = this.#sync;
+    if (sync === undefined || this.#lock.busy(key)) return undefined;
+    const storageKey = this.#key(key);
+    const before = sync.get(this.#space, storageKey);
+    const written = this.#coordinated(before, context, actor, value);
+    if (!this.#counter.issueNow(written.dot.counter)) return undefined;
+    this.#writeNow(sync, storageKey, before, written.encoded, written.set);
+    return written;
   }
 
   /** The write `coordinate` makes over the record `before`, not yet stored. */
@@ -287,9 +283,6 @@ export class ReplicaStore {
     });
   }
 }
-
-/** What `#change`'s synchronous path returns to hand the work to the locked path. */
-const LATER: unique symbol = Symbol('later');
 
 function writeOp(space: string, key: Uint8Array, value: Uint8Array | undefined): StorageOp {
   return value === undefined ? { type: 'del', space, key } : { type: 'put', space, key, value };
