@@ -3,6 +3,7 @@
  * anything is written.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { Encoder } from 'cbor-x';
 import { ValidationError } from './errors.js';
 import { toLatin1 } from './latin1.js';
@@ -73,11 +74,32 @@ export function encodeValue(value: unknown, maxValueBytes: number): Uint8Array {
     } catch (cause) {
       throw new ValidationError('value cannot be encoded as CBOR', { cause });
     }
+    // The value codec reads a map key "__proto__" back as "__proto_" (cbor-x guarding
+    // against prototype pollution): such a value would not come back as it was written.
+    // Looked for in the encoding first (one native search), walked only when it is there.
+    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).includes(PROTO_KEY) && hasProtoKey(value, 0)) {
+      throw new ValidationError('value has an object key "__proto__", which does not survive storage: rename the key');
+    }
   }
   if (bytes.length > maxValueBytes) {
     throw new ValidationError(`value is ${bytes.length} bytes encoded, over maxValueBytes (${maxValueBytes})`);
   }
   return bytes;
+}
+
+/** The CBOR text string "__proto__" (major type 3, length 9), as a map key is written. */
+const PROTO_KEY = Buffer.from([0x69, ...Buffer.from('__proto__', 'latin1')]);
+
+/** Whether `value` holds, at any depth, an object or `Map` with an own key "__proto__". */
+function hasProtoKey(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null || depth > 256) return false;
+  if (value instanceof Map) {
+    for (const [key, inner] of value) if (key === '__proto__' || hasProtoKey(inner, depth + 1)) return true;
+    return false;
+  }
+  if (Array.isArray(value)) return value.some((inner) => hasProtoKey(inner, depth + 1));
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true;
+  return Object.values(value).some((inner) => hasProtoKey(inner, depth + 1));
 }
 
 /** Decodes a value from {@link encodeValue}: a CRDT comes back as its class, anything else as cbor-x decodes it. */
