@@ -12,7 +12,7 @@
  * where it is read, so what a replica holds (and its Merkle digest) is what it serves.
  * @module
  */
-import { syncAccessOf, type Storage, type StorageOp, type SyncAccess } from '../storage/storage.js';
+import { readNowOf, syncAccessOf, type ReadNow, type Storage, type StorageOp, type SyncAccess } from '../storage/storage.js';
 import { DynamoError } from '../errors.js';
 import { decodeVersions, encodeVersions } from '../codec/versions.js';
 import {
@@ -79,6 +79,8 @@ export class ReplicaStore {
   readonly #storage: Storage;
   /** The backend's synchronous access, when it has one (MemoryStorage): see `mergeNow` and `#coordinateNow`. */
   readonly #sync: SyncAccess | undefined;
+  /** A read on the calling thread, when the backend has one (MemoryStorage, LevelStorage): used under the key's lock. */
+  readonly #readNow: ReadNow | undefined;
   readonly #space: string;
   readonly #counter: DotCounter;
   readonly #options: ReplicaStoreOptions;
@@ -87,6 +89,7 @@ export class ReplicaStore {
   constructor(storage: Storage, space: string, counter: DotCounter, options: ReplicaStoreOptions = {}) {
     this.#storage = storage;
     this.#sync = syncAccessOf(storage);
+    this.#readNow = readNowOf(storage);
     this.#space = space;
     this.#counter = counter;
     this.#options = options;
@@ -109,6 +112,11 @@ export class ReplicaStore {
     const stamped = stampTimes(set, ms);
     const pruning = this.#options.pruning;
     return pruning === undefined || pruning === false ? stamped : pruneVersions(stamped, ms, pruning);
+  }
+
+  /** The record under `storageKey`, read by one holding its lock: at once when the backend can. */
+  #readLocked(storageKey: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    return this.#readNow === undefined ? this.#storage.get(this.#space, storageKey) : this.#readNow(this.#space, storageKey);
   }
 
   async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {
@@ -166,7 +174,7 @@ export class ReplicaStore {
     }
     return this.#lock.run(key, async () => {
       const storageKey = this.#key(key);
-      const before = await this.#storage.get(this.#space, storageKey);
+      const before = await this.#readLocked(storageKey);
       const written = this.#coordinated(before, context, actor, value);
       await this.#counter.issue(written.dot.counter);
       onReady?.(written);
@@ -221,7 +229,7 @@ export class ReplicaStore {
     }
     return this.#lock.run(key, async () => {
       const storageKey = this.#key(key);
-      const before = await this.#storage.get(this.#space, storageKey);
+      const before = await this.#readLocked(storageKey);
       const merged = this.#merged(before, incoming, incomingBytes);
       if (merged.changed) await this.#write(storageKey, before, merged.bytes, merged.set);
       return merged;
@@ -267,7 +275,7 @@ export class ReplicaStore {
   deleteIfUnchanged(key: Uint8Array, expected: Uint8Array): Promise<boolean> {
     return this.#lock.run(key, async () => {
       const storageKey = this.#key(key);
-      const bytes = await this.#storage.get(this.#space, storageKey);
+      const bytes = await this.#readLocked(storageKey);
       if (bytes === undefined || !sameBytes(bytes, expected)) return false;
       await this.#write(storageKey, bytes, undefined);
       return true;
@@ -278,7 +286,7 @@ export class ReplicaStore {
   delete(key: Uint8Array): Promise<void> {
     return this.#lock.run(key, async () => {
       const storageKey = this.#key(key);
-      const bytes = await this.#storage.get(this.#space, storageKey);
+      const bytes = await this.#readLocked(storageKey);
       if (bytes !== undefined) await this.#write(storageKey, bytes, undefined);
     });
   }

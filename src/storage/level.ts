@@ -22,7 +22,7 @@ import { mkdir } from 'node:fs/promises';
 import { ClassicLevel, type ChainedBatch } from 'classic-level';
 import { ValidationError } from '../errors.js';
 import { allocBytes } from '../bytes.js';
-import type { IterateOptions, Space, Storage, StorageOp, StorageSupports } from './storage.js';
+import { readNow, type IterateOptions, type ReadNow, type Space, type Storage, type StorageOp, type StorageSupports } from './storage.js';
 import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
 
 /** Options of {@link LevelStorage}. LevelDB's own defaults unless said otherwise. */
@@ -56,6 +56,17 @@ export interface LevelStorageOptions {
    * @default false
    */
   sync?: boolean;
+  /**
+   * When a write needs a key's stored record (a replica's read, merge and write), read it
+   * on the calling thread rather than through libuv's thread pool. LevelDB serves a read
+   * from its memtable, its block cache or the OS page cache in a few microseconds, less
+   * than the pool's round trip costs the event loop; but a read that must go to the disk
+   * blocks the event loop for as long as the disk takes. Turn it off when the data is much
+   * larger than memory and the disk is slow. Gets, iteration and handoff always read
+   * through the pool.
+   * @default true
+   */
+  inlineReads?: boolean;
 }
 
 /** The values {@link LevelStorage} uses for options not given. */
@@ -64,6 +75,7 @@ export const LEVEL_STORAGE_DEFAULTS: Readonly<Required<LevelStorageOptions>> = O
   writeBufferSize: 16 * 1024 * 1024,
   compression: true,
   sync: false,
+  inlineReads: true,
 });
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -148,7 +160,7 @@ export class LevelStorage implements Storage {
         throw new ValidationError(`options.${name} must be a non-negative integer of bytes, got ${String(value)}`);
       }
     }
-    for (const name of ['compression', 'sync'] as const) {
+    for (const name of ['compression', 'sync', 'inlineReads'] as const) {
       if (typeof this.#options[name] !== 'boolean') {
         throw new ValidationError(`options.${name} must be a boolean, got ${String(this.#options[name])}`);
       }
@@ -281,6 +293,29 @@ export class LevelStorage implements Storage {
     } finally {
       await iterator.close();
     }
+  }
+
+  /**
+   * `get` on the calling thread (storage.ts's `ReadNow`), unless `inlineReads` is off or a
+   * subclass overrides `get`.
+   * @internal
+   */
+  [readNow](): ReadNow | undefined {
+    if (!this.#options.inlineReads || this.get !== LevelStorage.prototype.get) return undefined;
+    return (space, key) => this.#getNow(space, key);
+  }
+
+  #getNow(space: Space, key: Uint8Array): Uint8Array | undefined {
+    const db = this.#checkOpen();
+    checkSpace(space);
+    checkBytes(key, 'key');
+    let value: Uint8Array | undefined;
+    try {
+      value = db.getSync(this.#storedKey(space, key));
+    } catch (err) {
+      throw translate(err);
+    }
+    return value === undefined ? undefined : view(value, 0);
   }
 
   #checkOpen(): Db {

@@ -92,6 +92,26 @@ export interface SyncAccess {
 /** The method through which a backend offers {@link SyncAccess}. @internal */
 export const syncAccess: unique symbol = Symbol('libdynamo.syncAccess');
 
+/**
+ * A read on the calling thread from a backend whose writes stay asynchronous (LevelStorage).
+ * The replica store reads a key's record this way inside the key's lock, where the write
+ * that follows needs it: a read that LevelDB serves from memory costs a few microseconds,
+ * less than the trip through libuv's thread pool that an asynchronous read costs.
+ * @internal
+ */
+export type ReadNow = (space: Space, key: Uint8Array) => Uint8Array | undefined;
+
+/** The method through which a backend offers {@link ReadNow}. @internal */
+export const readNow: unique symbol = Symbol('libdynamo.readNow');
+
+/** `storage`'s read on the calling thread: its {@link SyncAccess}'s, or a {@link ReadNow} it offers. @internal */
+export function readNowOf(storage: Storage): ReadNow | undefined {
+  const sync = syncAccessOf(storage);
+  if (sync !== undefined) return (space, key) => sync.get(space, key);
+  const offer = (storage as { [readNow]?: () => ReadNow | undefined })[readNow];
+  return typeof offer === 'function' ? offer.call(storage) : undefined;
+}
+
 /** `storage`'s synchronous access, when it offers one. @internal */
 export function syncAccessOf(storage: Storage): SyncAccess | undefined {
   const offer = (storage as { [syncAccess]?: () => SyncAccess | undefined })[syncAccess];

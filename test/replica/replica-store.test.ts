@@ -1,15 +1,19 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemoryStorage } from '../../src/storage/memory.js';
+import { LevelStorage } from '../../src/storage/level.js';
 import type { Storage, StorageOp } from '../../src/storage/storage.js';
 import { DotCounter } from '../../src/replica/identity.js';
 import { DATA_SPACE, ReplicaStore, type StoredValue } from '../../src/replica/replica-store.js';
 import { EMPTY_CONTEXT, emptySet, update, type CausalContext } from '../../src/versioning/dvvset.js';
 
 // MemoryStorage offers the replica store synchronous access (one step per change, no lock);
-// any other backend goes through the asynchronous interface and the key lock. These tests
-// hold the two paths to the same results.
+// any other backend goes through the asynchronous interface and the key lock, LevelStorage
+// reading under the lock at once. These tests hold the paths to the same results.
 
 const enc = new TextEncoder();
 const value = (s: string): StoredValue => enc.encode(s);
@@ -54,12 +58,18 @@ const op = fc.record({
   await: fc.boolean(),
 });
 
+const root = await mkdtemp(join(tmpdir(), 'libdynamo-replica-'));
+after(() => rm(root, { recursive: true, force: true }));
+let dirs = 0;
+
 test('synchronous and locked paths keep the same versions for any interleaving of writes', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
       const memory = new MemoryStorage();
       const wrapped = asyncOnly(new MemoryStorage());
-      const stores = [await store(memory), await store(wrapped)];
+      // LevelStorage: the locked path with its read at once (inlineReads) and group-committed writes.
+      const level = new LevelStorage(join(root, `db${dirs++}`));
+      const stores = [await store(memory), await store(wrapped), await store(level)];
       for (const s of stores) {
         const pending: Promise<unknown>[] = [];
         const contexts = new Map<string, CausalContext>();
@@ -75,7 +85,10 @@ test('synchronous and locked paths keep the same versions for any interleaving o
         }
         await Promise.all(pending);
       }
-      assert.deepEqual(await dump(stores[0]!), await dump(stores[1]!));
+      const expected = await dump(stores[0]!);
+      assert.deepEqual(await dump(stores[1]!), expected);
+      assert.deepEqual(await dump(stores[2]!), expected);
+      await level.close();
     }),
     { numRuns: 60 },
   );

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import { DynamoError, ValidationError } from '../../src/errors.js';
 import { LevelStorage } from '../../src/storage/level.js';
-import type { Storage, StorageOp } from '../../src/storage/storage.js';
+import { readNowOf, type Storage, type StorageOp } from '../../src/storage/storage.js';
 import { storageComplianceSuite } from '../compliance/storage.js';
 
 const root = await mkdtemp(join(tmpdir(), 'libdynamo-level-'));
@@ -136,6 +136,40 @@ test('LevelStorage: options are validated, naming the option', () => {
   assert.throws(() => new LevelStorage(freshDir(), { cacheSize: -1 }), /cacheSize/);
   assert.throws(() => new LevelStorage(freshDir(), { writeBufferSize: 1.5 }), /writeBufferSize/);
   assert.throws(() => new LevelStorage(freshDir(), { sync: 'yes' as unknown as boolean }), /sync/);
+  assert.throws(() => new LevelStorage(freshDir(), { inlineReads: 1 as unknown as boolean }), /inlineReads/);
+});
+
+test('LevelStorage: the read at once (inlineReads) sees acknowledged writes only, by space, and fails typed once closed', async () => {
+  const storage = new LevelStorage(freshDir());
+  const read = readNowOf(storage);
+  assert.ok(read, 'LevelStorage offers reads at once by default');
+  await storage.open();
+  await storage.batch([put(key(1), key(10)), put(key(1), key(11), 't')]);
+  assert.deepEqual(read('s', key(1)), key(10));
+  assert.deepEqual(read('t', key(1)), key(11));
+  assert.equal(read('s', key(2)), undefined);
+  // A write not yet acknowledged is not seen (the replica store reads under the key's lock,
+  // so it never has one of its own in flight there).
+  const pending = storage.batch([put(key(2), key(20))]);
+  assert.equal(read('s', key(2)), undefined);
+  await pending;
+  assert.deepEqual(read('s', key(2)), key(20));
+  const got = read('s', key(2))!;
+  got[0] = 99;
+  assert.deepEqual(read('s', key(2)), key(20), 'the caller owns the array it got');
+  assert.throws(() => read('', key(1)), ValidationError);
+  await storage.close();
+  assert.throws(() => read('s', key(1)), (err: unknown) => err instanceof DynamoError && err.code === 'STORAGE_CLOSED');
+});
+
+test('LevelStorage: inlineReads false, or a subclass with its own get, is read through get', async () => {
+  assert.equal(readNowOf(new LevelStorage(freshDir(), { inlineReads: false })), undefined);
+  class Logged extends LevelStorage {
+    override get(space: string, k: Uint8Array): Promise<Uint8Array | undefined> {
+      return super.get(space, k);
+    }
+  }
+  assert.equal(readNowOf(new Logged(freshDir())), undefined);
 });
 
 test('LevelStorage: sync writes work and persist', async () => {
