@@ -1,6 +1,7 @@
 // A whole cluster, its clients and a nemesis on one ManualClock and one seed: the run is a
 // pure function of the seed, so a failure replays exactly from the seed it prints.
-import { Dynamo, InMemoryNetwork, ManualClock, MemoryStorage, seededRandom, type Random } from '../../src/index.js';
+import { Dynamo, InMemoryNetwork, ManualClock, MemoryStorage, seededRandom, type IterateOptions, type Random, type Storage, type StorageOp } from '../../src/index.js';
+import { readNow, syncAccessOf, type ReadNow } from '../../src/storage/storage.js';
 import { checkSet, type SetCheck } from './set-checker.js';
 
 export interface SimOptions {
@@ -17,34 +18,64 @@ export interface SimOptions {
   /**
    * Members store through the asynchronous Storage interface, each call finishing after
    * 0–2 virtual ms, as LevelStorage's do on the thread pool: the replica store takes its
-   * locked path and a coordinator replicates while its own write is in flight. @default false
+   * locked path and a coordinator replicates while its own write is in flight. `'writes'`:
+   * only writes take time, and the replica store reads under its lock at once, as it does
+   * from LevelStorage (`inlineReads`). @default false
    */
-  asyncStorage?: boolean;
+  asyncStorage?: boolean | 'writes';
 }
 
-/** A MemoryStorage reached only through its asynchronous interface, every call taking a little virtual time. */
-class SlowStorage extends MemoryStorage {
+/**
+ * A MemoryStorage reached only through its asynchronous interface, every `get` and `batch`
+ * taking a little virtual time; with `readsNow`, a replica's read under its key lock is
+ * served at once instead, from what is written so far, as LevelStorage's `inlineReads`.
+ */
+class SlowStorage implements Storage {
+  readonly #inner = new MemoryStorage();
   readonly #clock: ManualClock;
   readonly #random: Random;
+  readonly #readsNow: boolean;
+  readonly supports = this.#inner.supports;
 
-  constructor(clock: ManualClock, random: Random) {
-    super();
+  constructor(clock: ManualClock, random: Random, readsNow: boolean) {
     this.#clock = clock;
     this.#random = random;
+    this.#readsNow = readsNow;
   }
 
   #pause(): Promise<void> {
     return new Promise((resolve) => this.#clock.setTimeout(resolve, Math.floor(this.#random() * 3)));
   }
 
-  override async get(space: string, key: Uint8Array): Promise<Uint8Array | undefined> {
-    await this.#pause();
-    return super.get(space, key);
+  open(): Promise<void> {
+    return this.#inner.open();
   }
 
-  override async batch(ops: Parameters<MemoryStorage['batch']>[0]): Promise<void> {
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  async get(space: string, key: Uint8Array): Promise<Uint8Array | undefined> {
     await this.#pause();
-    return super.batch(ops);
+    return this.#inner.get(space, key);
+  }
+
+  getMany(space: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    return this.#inner.getMany(space, keys);
+  }
+
+  async batch(ops: readonly StorageOp[]): Promise<void> {
+    await this.#pause();
+    return this.#inner.batch(ops);
+  }
+
+  iterate(space: string, options?: IterateOptions): AsyncIterable<[Uint8Array, Uint8Array]> {
+    return this.#inner.iterate(space, options);
+  }
+
+  [readNow](): ReadNow | undefined {
+    const sync = syncAccessOf(this.#inner);
+    return this.#readsNow && sync !== undefined ? (space, key) => sync.get(space, key) : undefined;
   }
 }
 
@@ -87,7 +118,7 @@ export async function runSim(options: SimOptions): Promise<SimResult> {
   // Everyone who may ever join: seeds list them all, as an operator's config would.
   const everyId = options.membership === true ? [...ids, 'm8', 'm9'] : ids;
   const storageRandom = seededRandom(seed ^ 0x27d4eb2f);
-  const storages = new Map(everyId.map((id) => [id, options.asyncStorage === true ? new SlowStorage(clock, storageRandom) : new MemoryStorage()]));
+  const storages = new Map(everyId.map((id) => [id, options.asyncStorage === undefined || options.asyncStorage === false ? new MemoryStorage() : new SlowStorage(clock, storageRandom, options.asyncStorage === 'writes')]));
   const spare = everyId.filter((id) => !ids.includes(id));
   const gone = new Set<string>();
   const live = new Map<string, Dynamo>();

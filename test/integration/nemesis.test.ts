@@ -40,6 +40,21 @@ test('the same on an asynchronous storage: locked replica writes, coordinators r
   }
 });
 
+test('the same with asynchronous writes and reads at once under the key lock, as on LevelStorage (6 seeds)', async () => {
+  for (let seed = BASE + 600; seed < BASE + 606; seed++) {
+    const result = await runSim({ seed, asyncStorage: 'writes' });
+    const { check } = result;
+    assert.equal(
+      check.valid,
+      true,
+      `seed ${seed}: lost ${JSON.stringify(check.lost)}, unexpected ${JSON.stringify(check.unexpected)} ` +
+        `(replay: NEMESIS_ASYNC=writes node --import tsx scripts/nemesis.ts 1 ${seed} 8000)\n${result.history.slice(-30).join('\n')}`,
+    );
+    assert.equal(result.hintsLeft, 0, `seed ${seed}: every hint is delivered after recovery`);
+    assert.ok(check.acknowledged > 0, `seed ${seed}: some adds were acknowledged`);
+  }
+});
+
 test('a seed replays the same run', async () => {
   const first = await runSim({ seed: 4242, durationMs: 3000 });
   const second = await runSim({ seed: 4242, durationMs: 3000 });
