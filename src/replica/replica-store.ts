@@ -12,7 +12,7 @@
  * where it is read, so what a replica holds (and its Merkle digest) is what it serves.
  * @module
  */
-import { readNowOf, syncAccessOf, type ReadNow, type Storage, type StorageOp, type SyncAccess } from '../storage/storage.js';
+import { READ_LATER, readNowOf, syncAccessOf, type ReadNow, type Storage, type StorageOp, type SyncAccess } from '../storage/storage.js';
 import { DynamoError } from '../errors.js';
 import { decodeVersions, encodeVersions } from '../codec/versions.js';
 import {
@@ -116,7 +116,9 @@ export class ReplicaStore {
 
   /** The record under `storageKey`, read by one holding its lock: at once when the backend can. */
   #readLocked(storageKey: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-    return this.#readNow === undefined ? this.#storage.get(this.#space, storageKey) : this.#readNow(this.#space, storageKey);
+    const readNow = this.#readNow;
+    const now = readNow === undefined ? READ_LATER : readNow(this.#space, storageKey);
+    return now === READ_LATER ? this.#storage.get(this.#space, storageKey) : now;
   }
 
   async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {

@@ -93,13 +93,16 @@ export interface SyncAccess {
 export const syncAccess: unique symbol = Symbol('libdynamo.syncAccess');
 
 /**
- * A read on the calling thread from a backend whose writes stay asynchronous (LevelStorage).
- * The replica store reads a key's record this way inside the key's lock, where the write
- * that follows needs it: a read that LevelDB serves from memory costs a few microseconds,
- * less than the trip through libuv's thread pool that an asynchronous read costs.
+ * A read on the calling thread from a backend whose writes stay asynchronous (LevelStorage),
+ * or {@link READ_LATER} when the backend would rather serve it through `get`. The replica
+ * store reads a key's record this way inside the key's lock, where the write that follows
+ * needs it.
  * @internal
  */
-export type ReadNow = (space: Space, key: Uint8Array) => Uint8Array | undefined;
+export type ReadNow = (space: Space, key: Uint8Array) => Uint8Array | undefined | typeof READ_LATER;
+
+/** What a {@link ReadNow} returns to have the read made through `get` instead. @internal */
+export const READ_LATER: unique symbol = Symbol('libdynamo.readLater');
 
 /** The method through which a backend offers {@link ReadNow}. @internal */
 export const readNow: unique symbol = Symbol('libdynamo.readNow');
