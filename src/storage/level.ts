@@ -141,7 +141,8 @@ export class LevelStorage implements Storage {
 
   #reads: PendingRead[] = [];
   #readScheduled = false;
-  readonly #readsInFlight = new Set<Promise<void>>();
+  /** The `getMany` in flight (one at a time; not a `Set`, whose table an add and a delete per read would copy). */
+  #reading: Promise<void> | undefined;
 
   /**
    * @param location directory of the database
@@ -312,7 +313,7 @@ export class LevelStorage implements Storage {
     checkBytes(key, 'key');
     // Busy (writes or reads queued or in flight): the read joins the next group, which
     // shares one trip to the thread pool and leaves the lookup to the pool's thread.
-    if (this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#readsInFlight.size > 0) return READ_LATER;
+    if (this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#reading !== undefined) return READ_LATER;
     let value: Uint8Array | undefined;
     try {
       value = db.getSync(this.#storedKey(space, key));
@@ -396,7 +397,7 @@ export class LevelStorage implements Storage {
 
   #scheduleRead(): void {
     // While a read is in flight, its completion schedules the next one.
-    if (this.#readScheduled || this.#readsInFlight.size > 0) return;
+    if (this.#readScheduled || this.#reading !== undefined) return;
     this.#readScheduled = true;
     setImmediate(() => {
       this.#readScheduled = false;
@@ -406,12 +407,13 @@ export class LevelStorage implements Storage {
 
   #flushReads(): void {
     const db = this.#db;
-    if (this.#reads.length === 0 || db === undefined) return;
+    if (this.#reads.length === 0 || this.#reading !== undefined || db === undefined) return;
     const group = this.#reads;
     this.#reads = [];
     const keys = group.length === 1 ? (group[0] as PendingRead).keys : group.flatMap((read) => read.keys);
-    const done = db.getMany(keys).then(
+    this.#reading = db.getMany(keys).then(
       (values) => {
+        this.#readDone();
         let at = 0;
         for (const read of group) {
           const mine = values.slice(at, at + read.keys.length);
@@ -420,23 +422,24 @@ export class LevelStorage implements Storage {
         }
       },
       (err: unknown) => {
+        this.#readDone();
         const error = translate(err);
         for (const read of group) read.reject(error);
       },
     );
-    this.#readsInFlight.add(done);
-    void done.finally(() => {
-      this.#readsInFlight.delete(done);
-      if (this.#reads.length > 0) this.#scheduleRead();
-    });
+  }
+
+  #readDone(): void {
+    this.#reading = undefined;
+    if (this.#reads.length > 0) this.#scheduleRead();
   }
 
   /** Sends every queued write and read now and waits until none is pending. */
   async #drain(): Promise<void> {
-    while (this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#readsInFlight.size > 0) {
+    while (this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#reading !== undefined) {
       this.#flushWrites();
       this.#flushReads();
-      await Promise.all([this.#writing, ...this.#readsInFlight]);
+      await Promise.all([this.#writing, this.#reading]);
     }
   }
 }
