@@ -44,21 +44,29 @@ function record(name: string, result: LoadResult): void {
   console.log(formatRow(name, result));
 }
 
+/** Unmeasured lead-in of every 64-in-flight run (see `LoadOptions.warmupMs`). */
+const WARMUP_MS = Math.min(1000, DURATION_MS / 3);
+
 /**
  * `load(offset)` once for c=1, or {@link RUNS} times for c=64, each run starting its keys at
- * the ops done before it; the median run by throughput, and the ops done over all runs.
+ * the ops issued before it; the median run by throughput, and the ops issued over all runs.
  */
 async function measure(concurrency: number, load: (offset: number) => Promise<LoadResult>): Promise<{ result: LoadResult; ops: number }> {
   const runs: LoadResult[] = [];
   let ops = 0;
   for (let run = 0; run < (concurrency === 1 ? 1 : RUNS); run++) {
     const result = await load(ops);
-    ops += result.ops;
+    ops += result.issued;
     runs.push(result);
   }
   const sorted = runs.slice().sort((a, b) => a.opsPerSec - b.opsPerSec);
   if (runs.length > 1) console.log(`  (${runs.length} runs: ${runs.map((r) => Math.round(r.opsPerSec)).join(', ')} ops/s; the median is shown)`);
   return { result: sorted[(sorted.length - 1) >> 1]!, ops };
+}
+
+/** Load options for `concurrency` in flight: the 64-in-flight runs measure after a warm-up. */
+function loadOptions(concurrency: number): { concurrency: number; durationMs: number; warmupMs: number } {
+  return { concurrency, durationMs: DURATION_MS, warmupMs: concurrency === 1 ? 0 : WARMUP_MS };
 }
 
 async function rawLevel(dir: string): Promise<void> {
@@ -69,13 +77,13 @@ async function rawLevel(dir: string): Promise<void> {
   let written = 0;
   for (const concurrency of [1, 64]) {
     const { result, ops } = await measure(concurrency, (offset) =>
-      runLoad((i) => db.put(`raw-${concurrency}-${offset + i}`, value), { concurrency, durationMs: DURATION_MS }),
+      runLoad((i) => db.put(`raw-${concurrency}-${offset + i}`, value), loadOptions(concurrency)),
     );
     record(`raw classic-level put c=${concurrency}`, result);
     written = ops;
   }
   for (const concurrency of [1, 64]) {
-    const { result } = await measure(concurrency, () => runLoad((i) => db.get(`raw-64-${i % written}`), { concurrency, durationMs: DURATION_MS }));
+    const { result } = await measure(concurrency, () => runLoad((i) => db.get(`raw-64-${i % written}`), loadOptions(concurrency)));
     record(`raw classic-level get c=${concurrency}`, result);
   }
   await db.close();
@@ -112,19 +120,17 @@ async function cluster(label: string, storage: (id: string) => Storage): Promise
   const puts = await measure(64, async () => {
     await last?.stop();
     last = await startCluster(storage, ++clustersStarted);
-    // Not measured: the previous cluster's heap is collected and this one's first writes
-    // (each partition's first key, the maps' first growth) are made before the clock starts,
-    // as the single run on a warmed cluster used to have them.
+    // Not measured: the previous cluster's heap is collected, and this one's first writes
+    // (each partition's first key, the maps' first growth) are the warm-up's.
     (globalThis as { gc?: () => void }).gc?.();
-    await runLoad((i) => last!.via(i).put(`warm-${i}`, VALUE), { concurrency: 64, durationMs: Math.min(1000, DURATION_MS / 3) });
-    const result = await runLoad((i) => last!.via(i).put(`k-64-${i}`, VALUE), { concurrency: 64, durationMs: DURATION_MS });
-    written = result.ops;
+    const result = await runLoad((i) => last!.via(i).put(`k-64-${i}`, VALUE), loadOptions(64));
+    written = result.issued;
     return result;
   });
   record(`${label} put c=64`, puts.result);
   const { via } = last!;
   for (const concurrency of [1, 64]) {
-    const { result } = await measure(concurrency, () => runLoad((i) => via(i).get(`k-64-${(i * 7919) % written}`), { concurrency, durationMs: DURATION_MS }));
+    const { result } = await measure(concurrency, () => runLoad((i) => via(i).get(`k-64-${(i * 7919) % written}`), loadOptions(concurrency)));
     record(`${label} get c=${concurrency}`, result);
   }
   await last!.stop();

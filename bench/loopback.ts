@@ -33,8 +33,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { Histogram } from '../src/metrics/histogram.js';
-import { formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js';
+import { atRank, formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js';
 import type { MemberCommand, MemberConfig, MemberReport } from './loopback-member.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
@@ -195,20 +194,26 @@ class Member {
 
 /** Merges the members' reports of one workload into a LoadResult. */
 function merge(reports: Extract<MemberReport, { type: 'load' }>[]): LoadResult {
-  const histogram = new Histogram();
-  for (const report of reports) for (const us of report.latencies) histogram.record(us);
+  const all = new Uint32Array(reports.reduce((n, r) => n + r.latencies.length, 0));
+  let at = 0;
+  for (const report of reports) {
+    all.set(report.latencies, at);
+    at += report.latencies.length;
+  }
+  const sorted = all.sort();
   const ops = reports.reduce((sum, r) => sum + r.ops, 0);
   const seconds = Math.max(...reports.map((r) => r.seconds));
   const busySeconds = reports.reduce((sum, r) => sum + r.seconds, 0);
   for (const r of reports) if (r.firstError !== undefined) console.error(`  ${r.errors} operations failed; first: ${r.firstError}`);
   return {
     ops,
+    issued: ops,
     errors: reports.reduce((sum, r) => sum + r.errors, 0),
     seconds,
     opsPerSec: reports.reduce((sum, r) => sum + r.ops / r.seconds, 0),
-    p50: histogram.percentile(50) / 1000,
-    p99: histogram.percentile(99) / 1000,
-    p999: histogram.percentile(99.9) / 1000,
+    p50: atRank(sorted, 50) / 1000,
+    p99: atRank(sorted, 99) / 1000,
+    p999: atRank(sorted, 99.9) / 1000,
     // Mean over the processes that ran the loop.
     gcPercent: reports.reduce((sum, r) => sum + r.gcMs, 0) / 10 / busySeconds,
     gcMaxMs: Math.max(...reports.map((r) => r.gcMaxMs)),
