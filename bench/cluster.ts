@@ -189,7 +189,7 @@ function verdict(name: string, ok: boolean, detail: string, whyMissed?: string):
 const WHY_THROUGHPUT =
   "all three members share one JS thread here: each op is 3 replica reads/writes plus 4 encoded messages; the largest costs left are GC (~10%), Merkle tree updates (~10%, a cache miss on a random leaf) and the key table's and value pool's random memory access (~10%)";
 const WHY_TAIL =
-  "the 64 ops in flight share one thread, so any pause lands on all of them: a major GC's final pause (GCmax column: V8 promotes every young object still live, ~1 ms per MB, and objects allocated while marking ran count as live) or a scavenge (1-3 ms); on LevelStorage also a group commit that waits while LevelDB makes room (a memtable switch, level-0 compaction); a few such pauses in a 3-second run set the p99.9";
+  "the 64 ops in flight share one thread, so any pause lands on all of them. On LevelStorage about one major GC per 3-second run: its incremental marking (10-20 ms, the marking threads sharing two cores with the loop, libuv's pool and LevelDB) and final pause (4-5 ms) stretch the 70-90 puts in flight then to 20-28 ms, which is 0.1% of a run; old-generation growth per put was cut from 75 to 58 bytes this session, not yet enough to move that GC out of most runs. On MemoryStorage major GCs come every ~400 ms but pause 3-4 ms with no long marking. Scavenges (1.5-5 ms every ~20 ms) set the p99"
 const WHY_LEVEL =
   "each put is three LevelDB writes (one per replica) plus a read of the stored record on each, all group-committed; classic-level's native calls (getMany with its implicit snapshot, the chained batch) take ~35% of the main thread";
 
