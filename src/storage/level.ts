@@ -15,7 +15,10 @@
  * Reads likewise: those made in the same turn, or while the previous `getMany` is in flight,
  * go to LevelDB as one `getMany`. (Each trip costs the main thread 10–30 µs of dispatch on
  * a 2-core machine; one read in flight at a time instead of one per turn cut the trips per
- * cluster get by 40% and raised cluster gets by ~13% and puts by ~10%.)
+ * cluster get by 40% and raised cluster gets by ~13% and puts by ~10%.) The one exception:
+ * the replica store's read of the record a write merges with, when the store has nothing
+ * queued or in flight, is a `getSync` on the calling thread (`inlineReads`), where a lone
+ * trip would cost more than the lookup.
  * @module
  */
 import { mkdir } from 'node:fs/promises';
