@@ -95,11 +95,10 @@ interface Group {
   readonly waiters: Waiter[];
 }
 
-interface PendingRead {
-  readonly keys: Uint8Array[];
-  resolve(values: (Uint8Array | undefined)[]): void;
-  reject(err: unknown): void;
-}
+/** A `get` or a `getMany` waiting for the next read group. */
+type PendingRead =
+  | { readonly one: true; readonly keys: [Uint8Array]; resolve(value: Uint8Array | undefined): void; reject(err: unknown): void }
+  | { readonly one: false; readonly keys: Uint8Array[]; resolve(values: (Uint8Array | undefined)[]): void; reject(err: unknown): void };
 
 /** Entries fetched from LevelDB per iterator step. */
 const ITERATOR_CHUNK = 256;
@@ -216,12 +215,22 @@ export class LevelStorage implements Storage {
   }
 
   /** The value of `key` in `space`, or `undefined` when it has none; it shares one LevelDB `getMany` with the reads made alongside it. */
-  async get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
-    this.#checkOpen();
-    checkSpace(space);
-    checkBytes(key, 'key');
-    const [value] = await this.#read([this.#storedKey(space, key)]);
-    return value;
+  get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
+    let stored: Uint8Array;
+    try {
+      this.#checkOpen();
+      checkSpace(space);
+      checkBytes(key, 'key');
+      stored = this.#storedKey(space, key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Not an async function, and resolved with the value itself: one runs per replica of
+    // every read and of every busy store's write.
+    return new Promise((resolve, reject) => {
+      this.#reads.push({ one: true, keys: [stored], resolve, reject });
+      this.#scheduleRead();
+    });
   }
 
   async getMany(space: Space, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
@@ -229,7 +238,11 @@ export class LevelStorage implements Storage {
     checkSpace(space);
     checkKeys(keys);
     if (keys.length === 0) return [];
-    return this.#read(keys.map((key) => this.#storedKey(space, key)));
+    const stored = keys.map((key) => this.#storedKey(space, key));
+    return new Promise((resolve, reject) => {
+      this.#reads.push({ one: false, keys: stored, resolve, reject });
+      this.#scheduleRead();
+    });
   }
 
   batch(ops: readonly StorageOp[]): Promise<void> {
@@ -391,13 +404,6 @@ export class LevelStorage implements Storage {
     );
   }
 
-  #read(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return new Promise((resolve, reject) => {
-      this.#reads.push({ keys, resolve, reject });
-      this.#scheduleRead();
-    });
-  }
-
   #scheduleRead(): void {
     // While a read is in flight, its completion schedules the next one.
     if (this.#readScheduled || this.#reading !== undefined) return;
@@ -419,9 +425,14 @@ export class LevelStorage implements Storage {
         this.#readDone();
         let at = 0;
         for (const read of group) {
-          const mine = values.slice(at, at + read.keys.length);
-          at += read.keys.length;
-          read.resolve(mine.map((value) => (value === undefined ? undefined : view(value, 0))));
+          if (read.one) {
+            const value = values[at++];
+            read.resolve(value === undefined ? undefined : view(value, 0));
+          } else {
+            const mine = values.slice(at, at + read.keys.length);
+            at += read.keys.length;
+            read.resolve(mine.map((value) => (value === undefined ? undefined : view(value, 0))));
+          }
         }
       },
       (err: unknown) => {
