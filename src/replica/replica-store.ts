@@ -121,9 +121,10 @@ export class ReplicaStore {
     return now === READ_LATER ? this.#storage.get(this.#space, storageKey) : now;
   }
 
-  async #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {
-    await this.#storage.batch([writeOp(this.#space, storageKey, after)]);
-    this.#options.onChange?.(storageKey, before, after, set);
+  #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {
+    return attempt(() => this.#storage.batch([writeOp(this.#space, storageKey, after)])).then(() => {
+      this.#options.onChange?.(storageKey, before, after, set);
+    });
   }
 
   #writeNow(sync: SyncAccess, storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): void {
@@ -174,15 +175,21 @@ export class ReplicaStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#lock.run(key, async () => {
-      const storageKey = this.#key(key);
-      const before = await this.#readLocked(storageKey);
-      const written = this.#coordinated(before, context, actor, value);
-      await this.#counter.issue(written.dot.counter);
-      onReady?.(written);
-      await this.#write(storageKey, before, written.encoded, written.set);
-      return written;
-    });
+    // Promise chains, not an async function: this runs for every write to a busy key, and
+    // for every write on an asynchronous backend.
+    return this.#lock.run(key, () =>
+      attempt(() => {
+        const storageKey = this.#key(key);
+        return after(this.#readLocked(storageKey), (before) => {
+          const written = this.#coordinated(before, context, actor, value);
+          const store = (): Promise<Coordinated> => {
+            onReady?.(written);
+            return this.#write(storageKey, before, written.encoded, written.set).then(() => written);
+          };
+          return this.#counter.issueNow(written.dot.counter) ? store() : this.#counter.issue(written.dot.counter).then(store);
+        });
+      }),
+    );
   }
 
   /**
@@ -229,13 +236,15 @@ export class ReplicaStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#lock.run(key, async () => {
-      const storageKey = this.#key(key);
-      const before = await this.#readLocked(storageKey);
-      const merged = this.#merged(before, incoming, incomingBytes);
-      if (merged.changed) await this.#write(storageKey, before, merged.bytes, merged.set);
-      return merged;
-    });
+    return this.#lock.run(key, () =>
+      attempt(() => {
+        const storageKey = this.#key(key);
+        return after(this.#readLocked(storageKey), (before) => {
+          const merged = this.#merged(before, incoming, incomingBytes);
+          return merged.changed ? this.#write(storageKey, before, merged.bytes, merged.set).then(() => merged) : merged;
+        });
+      }),
+    );
   }
 
   /**
@@ -292,6 +301,24 @@ export class ReplicaStore {
       if (bytes !== undefined) await this.#write(storageKey, bytes, undefined);
     });
   }
+}
+
+/** `fn()`'s result as a promise, and a throw as a rejection. */
+function attempt<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** `then(value)` once `value` is there: at once when it is not a promise (a backend's may be any thenable). */
+function after<A, T>(value: A | PromiseLike<A>, then: (value: A) => T | Promise<T>): T | Promise<T> {
+  return isThenable(value) ? Promise.resolve(value).then(then) : then(value);
+}
+
+function isThenable<A>(value: A | PromiseLike<A>): value is PromiseLike<A> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function writeOp(space: string, key: Uint8Array, value: Uint8Array | undefined): StorageOp {
