@@ -229,14 +229,19 @@ export class Dynamo extends EventEmitter<DynamoEvents> {
    * Writes `value`. With `options.context` (from an earlier get) it supersedes exactly the
    * versions that context covers; without, it is concurrent with everything stored.
    */
-  async put<T = unknown>(key: Key, value: T, options?: RequestOptions): Promise<PutResult> {
-    const { coordinator } = this.#running();
-    const bytes = keyBytes(key, this.#config.maxKeyBytes);
-    const quorum = resolveRequest(this.#config, options);
-    const context = options?.context === undefined ? EMPTY_CONTEXT : decodeContext(options.context);
-    const encoded = this.#storedValue(value);
-    const written = await this.#measure('put', coordinator.put(bytes, encoded, context, quorum));
-    return { context: encodeContext(written) };
+  put<T = unknown>(key: Key, value: T, options?: RequestOptions): Promise<PutResult> {
+    // Not an async function (one promise and frame fewer per put); a bad argument still
+    // rejects rather than throws.
+    try {
+      const { coordinator } = this.#running();
+      const bytes = keyBytes(key, this.#config.maxKeyBytes);
+      const quorum = resolveRequest(this.#config, options);
+      const context = options?.context === undefined ? EMPTY_CONTEXT : decodeContext(options.context);
+      const encoded = this.#storedValue(value);
+      return this.#measure('put', coordinator.put(bytes, encoded, context, quorum)).then(toPutResult);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -440,4 +445,8 @@ function logEvents(dynamo: Dynamo, logger: Logger): void {
   dynamo.on('repair', (e) => debug({ key: printableKey(e.key), replicas: e.replicas }, 'read repair'));
   dynamo.on('ring:changed', (e) => debug({ checksum: e.checksum, members: e.members }, 'ring changed'));
   dynamo.on('sync', (report) => debug({ ...report }, 'anti-entropy round'));
+}
+
+function toPutResult(written: CausalContext): PutResult {
+  return { context: encodeContext(written) };
 }

@@ -77,12 +77,17 @@ export class Coordinator {
    * Writes `value` (null: a tombstone) superseding what `context` covers. Resolves with the
    * context to write with next: the caller's context plus the new version's dot.
    */
-  async put(key: Uint8Array, value: StoredValue, context: CausalContext, quorum: Quorum): Promise<CausalContext> {
-    const targets = this.targets(key);
-    const self = targets.find((t) => t.id === this.#deps.self);
-    if (self !== undefined) return this.coordinatePut(key, value, context, quorum, self, targets);
-    if (targets.length === 0) throw new QuorumError('no reachable member for the key', quorum.w, 0);
-    return this.#forwardPut(key, value, context, quorum, targets);
+  put(key: Uint8Array, value: StoredValue, context: CausalContext, quorum: Quorum): Promise<CausalContext> {
+    // Not an async function: it would wrap the promise it returns in one more.
+    try {
+      const targets = this.targets(key);
+      const self = targets.find((t) => t.id === this.#deps.self);
+      if (self !== undefined) return this.coordinatePut(key, value, context, quorum, self, targets);
+      if (targets.length === 0) return Promise.reject(new QuorumError('no reachable member for the key', quorum.w, 0));
+      return this.#forwardPut(key, value, context, quorum, targets);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
