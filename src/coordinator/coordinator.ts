@@ -116,11 +116,12 @@ export class Coordinator {
     } else if (deps.replicas.synchronous) {
       written = await deps.replicas.coordinate(key, context, deps.actor, value);
     } else {
-      let ready!: (written: Coordinated) => void;
-      const created = new Promise<Coordinated>((resolve) => (ready = resolve));
-      storing = deps.replicas.coordinate(key, context, deps.actor, value, ready);
-      // Failing before the version exists, the local write fails the put: nothing was sent.
-      written = await Promise.race([created, storing]);
+      // The version once it exists (onReady), or the local write's failure before it does,
+      // which fails the put: nothing was sent. (One promise, not a second and a race.)
+      written = await new Promise<Coordinated>((resolve, reject) => {
+        storing = deps.replicas.coordinate(key, context, deps.actor, value, resolve);
+        storing.catch(reject);
+      });
     }
     if (written.set.values.length > deps.siblingsWarn) deps.onConflict(key, written.set.values.length);
     const others = targets.filter((t) => t.id !== deps.self);

@@ -9,7 +9,13 @@ import { startCluster } from '../helpers/cluster.js';
 class ControlledStorage extends MemoryStorage {
   hold: Promise<void> | undefined;
   fail = false;
+  failReads = false;
   dataWrites = 0;
+
+  override async get(space: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.failReads && space === 'data') throw new Error('read error');
+    return super.get(space, key);
+  }
 
   override async batch(ops: readonly StorageOp[]): Promise<void> {
     if (ops.some((op) => op.space === 'data')) {
@@ -70,6 +76,22 @@ test('a failed local write is one failed replica: W=3 is missed, W=2 is met by t
     // Read repair gives n1 its copy once its storage works again.
     storages.get('n1')!.fail = false;
     assert.deepEqual((await n1.get('cart:w2', { r: 3 })).values, [['ink']]);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test('a local read that fails before the new version exists fails the put with its error, and nothing is sent', async () => {
+  const storages = new Map<string, ControlledStorage>();
+  const cluster = await startCluster(3, { n: 3, r: 1, w: 1, storage: (id) => storages.set(id, new ControlledStorage()).get(id)! });
+  try {
+    const n1 = cluster.node('n1');
+    storages.get('n1')!.failReads = true;
+    await assert.rejects(n1.put('cart:unread', ['cup']), /read error/);
+    for (const id of ['n2', 'n3']) assert.equal(await cluster.node(id).readLocal('cart:unread'), undefined, `${id} was sent nothing`);
+    storages.get('n1')!.failReads = false;
+    await n1.put('cart:unread', ['cup']);
+    assert.deepEqual((await n1.get('cart:unread', { r: 3 })).values, [['cup']]);
   } finally {
     await cluster.stop();
   }
