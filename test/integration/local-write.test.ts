@@ -27,6 +27,13 @@ class ControlledStorage extends MemoryStorage {
   }
 }
 
+/** Three members (N=3, R=1, so every one owns every key), each on a ControlledStorage. */
+async function controlledCluster(w: number): Promise<{ cluster: Awaited<ReturnType<typeof startCluster>>; storages: Map<string, ControlledStorage> }> {
+  const storages = new Map<string, ControlledStorage>();
+  const cluster = await startCluster(3, { n: 3, r: 1, w, storage: (id) => storages.set(id, new ControlledStorage()).get(id)! });
+  return { cluster, storages };
+}
+
 function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;
   const promise = new Promise<void>((resolve) => (open = resolve));
@@ -34,8 +41,7 @@ function gate(): { promise: Promise<void>; open: () => void } {
 }
 
 test('an owner replicates a put while its own write is still being stored, and answers once W replicas have it', async () => {
-  const storages = new Map<string, ControlledStorage>();
-  const cluster = await startCluster(3, { n: 3, r: 1, w: 2, storage: (id) => storages.set(id, new ControlledStorage()).get(id)! });
+  const { cluster, storages } = await controlledCluster(2);
   try {
     const n1 = cluster.node('n1');
     const local = storages.get('n1')!;
@@ -58,8 +64,7 @@ test('an owner replicates a put while its own write is still being stored, and a
 });
 
 test('a failed local write is one failed replica: W=3 is missed, W=2 is met by the others', async () => {
-  const storages = new Map<string, ControlledStorage>();
-  const cluster = await startCluster(3, { n: 3, r: 1, w: 2, storage: (id) => storages.set(id, new ControlledStorage()).get(id)! });
+  const { cluster, storages } = await controlledCluster(2);
   try {
     const n1 = cluster.node('n1');
     storages.get('n1')!.fail = true;
@@ -82,8 +87,7 @@ test('a failed local write is one failed replica: W=3 is missed, W=2 is met by t
 });
 
 test('a local read that fails before the new version exists fails the put with its error, and nothing is sent', async () => {
-  const storages = new Map<string, ControlledStorage>();
-  const cluster = await startCluster(3, { n: 3, r: 1, w: 1, storage: (id) => storages.set(id, new ControlledStorage()).get(id)! });
+  const { cluster, storages } = await controlledCluster(1);
   try {
     const n1 = cluster.node('n1');
     storages.get('n1')!.failReads = true;
