@@ -114,11 +114,22 @@ export class ReplicaStore {
     return pruning === undefined || pruning === false ? stamped : pruneVersions(stamped, ms, pruning);
   }
 
-  /** The record under `storageKey`, read by one holding its lock: at once when the backend can. */
-  #readLocked(storageKey: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-    const readNow = this.#readNow;
-    const now = readNow === undefined ? READ_LATER : readNow(this.#space, storageKey);
-    return now === READ_LATER ? this.#storage.get(this.#space, storageKey) : now;
+  /**
+   * `change` of `key`'s stored record, run under the key's lock once every earlier change
+   * of the key has settled; the record is read at once when the backend can, and a throw is
+   * a rejection. Promise chains, not an async function: this runs for every write to a busy
+   * key, and for every write on an asynchronous backend.
+   */
+  #underLock<T>(key: Uint8Array, change: (storageKey: Uint8Array, before: Uint8Array | undefined) => T | Promise<T>): Promise<T> {
+    return this.#lock.run(key, () =>
+      attempt(() => {
+        const storageKey = this.#key(key);
+        const readNow = this.#readNow;
+        const now = readNow === undefined ? READ_LATER : readNow(this.#space, storageKey);
+        if (now !== READ_LATER) return change(storageKey, now);
+        return this.#storage.get(this.#space, storageKey).then((before) => change(storageKey, before));
+      }),
+    );
   }
 
   #write(storageKey: Uint8Array, before: Uint8Array | undefined, after: Uint8Array | undefined, set?: Versions): Promise<void> {
@@ -175,21 +186,14 @@ export class ReplicaStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    // Promise chains, not an async function: this runs for every write to a busy key, and
-    // for every write on an asynchronous backend.
-    return this.#lock.run(key, () =>
-      attempt(() => {
-        const storageKey = this.#key(key);
-        return after(this.#readLocked(storageKey), (before) => {
-          const written = this.#coordinated(before, context, actor, value);
-          const store = (): Promise<Coordinated> => {
-            onReady?.(written);
-            return this.#write(storageKey, before, written.encoded, written.set).then(() => written);
-          };
-          return this.#counter.issueNow(written.dot.counter) ? store() : this.#counter.issue(written.dot.counter).then(store);
-        });
-      }),
-    );
+    return this.#underLock(key, (storageKey, before) => {
+      const written = this.#coordinated(before, context, actor, value);
+      const store = (): Promise<Coordinated> => {
+        onReady?.(written);
+        return this.#write(storageKey, before, written.encoded, written.set).then(() => written);
+      };
+      return this.#counter.issueNow(written.dot.counter) ? store() : this.#counter.issue(written.dot.counter).then(store);
+    });
   }
 
   /**
@@ -236,15 +240,10 @@ export class ReplicaStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#lock.run(key, () =>
-      attempt(() => {
-        const storageKey = this.#key(key);
-        return after(this.#readLocked(storageKey), (before) => {
-          const merged = this.#merged(before, incoming, incomingBytes);
-          return merged.changed ? this.#write(storageKey, before, merged.bytes, merged.set).then(() => merged) : merged;
-        });
-      }),
-    );
+    return this.#underLock(key, (storageKey, before) => {
+      const merged = this.#merged(before, incoming, incomingBytes);
+      return merged.changed ? this.#write(storageKey, before, merged.bytes, merged.set).then(() => merged) : merged;
+    });
   }
 
   /**
@@ -284,22 +283,15 @@ export class ReplicaStore {
    * no write reached it since it was sent. Returns whether it was deleted.
    */
   deleteIfUnchanged(key: Uint8Array, expected: Uint8Array): Promise<boolean> {
-    return this.#lock.run(key, async () => {
-      const storageKey = this.#key(key);
-      const bytes = await this.#readLocked(storageKey);
+    return this.#underLock(key, (storageKey, bytes) => {
       if (bytes === undefined || !sameBytes(bytes, expected)) return false;
-      await this.#write(storageKey, bytes, undefined);
-      return true;
+      return this.#write(storageKey, bytes, undefined).then(() => true);
     });
   }
 
   /** Deletes `key` unconditionally (a dropped hint). */
   delete(key: Uint8Array): Promise<void> {
-    return this.#lock.run(key, async () => {
-      const storageKey = this.#key(key);
-      const bytes = await this.#readLocked(storageKey);
-      if (bytes !== undefined) await this.#write(storageKey, bytes, undefined);
-    });
+    return this.#underLock(key, (storageKey, bytes) => (bytes === undefined ? undefined : this.#write(storageKey, bytes, undefined)));
   }
 }
 
@@ -310,15 +302,6 @@ function attempt<T>(fn: () => T | Promise<T>): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-/** `then(value)` once `value` is there: at once when it is not a promise (a backend's may be any thenable). */
-function after<A, T>(value: A | PromiseLike<A>, then: (value: A) => T | Promise<T>): T | Promise<T> {
-  return isThenable(value) ? Promise.resolve(value).then(then) : then(value);
-}
-
-function isThenable<A>(value: A | PromiseLike<A>): value is PromiseLike<A> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function writeOp(space: string, key: Uint8Array, value: Uint8Array | undefined): StorageOp {
