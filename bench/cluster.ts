@@ -51,7 +51,10 @@ const WARMUP_MS = Math.min(1000, DURATION_MS / 3);
  * `load(offset)` once for c=1, or {@link RUNS} times for c=64, each run starting its keys at
  * the ops issued before it; the median run by throughput, and the ops issued over all runs.
  */
-async function measure(concurrency: number, load: (offset: number) => Promise<LoadResult>): Promise<{ result: LoadResult; ops: number }> {
+async function measure(
+  concurrency: number,
+  load: (offset: number) => Promise<LoadResult>,
+): Promise<{ result: LoadResult; ops: number; runs: LoadResult[] }> {
   const runs: LoadResult[] = [];
   let ops = 0;
   for (let run = 0; run < (concurrency === 1 ? 1 : RUNS); run++) {
@@ -61,7 +64,12 @@ async function measure(concurrency: number, load: (offset: number) => Promise<Lo
   }
   const sorted = runs.slice().sort((a, b) => a.opsPerSec - b.opsPerSec);
   if (runs.length > 1) console.log(`  (${runs.length} runs: ${runs.map((r) => Math.round(r.opsPerSec)).join(', ')} ops/s; the median is shown)`);
-  return { result: sorted[(sorted.length - 1) >> 1]!, ops };
+  return { result: sorted[(sorted.length - 1) >> 1]!, ops, runs };
+}
+
+/** Each run's p99.9 and the major GCs that ended in it, e.g. "8.91 ms (0), 12.30 ms (1)". */
+function tailsOf(runs: readonly LoadResult[]): string {
+  return runs.map((r) => `${r.p999.toFixed(2)} ms (${r.majorGcs})`).join(', ');
 }
 
 /** Load options for `concurrency` in flight: the 64-in-flight runs measure after a warm-up. */
@@ -127,6 +135,9 @@ async function rawLevel(dir: string): Promise<void> {
  */
 const pairs: { cluster: number; raw: number }[] = [];
 
+/** Every 64-in-flight put run of each cluster, by label, for the tail verdicts. */
+const putRuns = new Map<string, LoadResult[]>();
+
 /** Clusters started so far: each run's members get folders of their own. */
 let clustersStarted = 0;
 
@@ -167,6 +178,7 @@ async function cluster(label: string, storage: (id: string) => Storage, floor?: 
     return result;
   });
   record(`${label} put c=64`, puts.result);
+  putRuns.set(label, puts.runs);
   const { via } = last!;
   for (const concurrency of [1, 64]) {
     const { result } = await measure(concurrency, () => runLoad((i) => via(i).get(`k-64-${(i * 7919) % written}`), loadOptions(concurrency)));
@@ -189,7 +201,7 @@ function verdict(name: string, ok: boolean, detail: string, whyMissed?: string):
 const WHY_THROUGHPUT =
   "all three members share one JS thread here: each op is 3 replica reads/writes plus 4 encoded messages; the largest costs left are GC (~10%), Merkle tree updates (~10%, a cache miss on a random leaf) and the key table's and value pool's random memory access (~10%)";
 const WHY_TAIL =
-  "the 64 ops in flight share one thread, so any pause lands on all of them. On LevelStorage about one major GC per 3-second run: its incremental marking (10-20 ms, the marking threads sharing two cores with the loop, libuv's pool and LevelDB) and final pause (4-5 ms) stretch the 70-90 puts in flight then to 20-28 ms, which is 0.1% of a run; old-generation growth per put was cut from 75 to 58 bytes this session, not yet enough to move that GC out of most runs. On MemoryStorage major GCs come every ~400 ms but pause 3-4 ms with no long marking. Scavenges (1.5-5 ms every ~20 ms) set the p99"
+  "the 64 ops in flight share one thread, so any pause lands on all of them. A major GC (its marking 10-20 ms, with the marking threads sharing two cores with the loop, libuv's pool and LevelDB, then a 4-5 ms pause) stretches the puts in flight then to 20-28 ms, 0.1% of a run; the runs above say which had one. Promotion brings it on: with W=2 a put's third replica acknowledges late (p99 ~14 ms against the client's ~7 ms), so ~0.5% of puts hold their state across two scavenges (~17 ms apart) and it goes to the old generation. On MemoryStorage the stored data grows the old generation, so major GCs come every ~400 ms and pause 3-4 ms. In this VM's slow phases the loop also waits for a core (3-14% of its time runnable but not running), and runs without a major GC miss too";
 const WHY_LEVEL =
   "each put is three LevelDB writes (one per replica) plus a read of the stored record on each, all group-committed; classic-level's native calls (getMany with its implicit snapshot, the chained batch) take ~35% of the main thread";
 
@@ -233,8 +245,10 @@ async function main(): Promise<void> {
   verdict('LevelStorage gets vs raw', true, `${(get('cluster level get c=64').opsPerSec / get('raw classic-level get c=64').opsPerSec).toFixed(3)}x`);
   verdict('MemoryStorage ≥ 25k puts/s', memPut.opsPerSec >= 25_000, `${Math.round(memPut.opsPerSec)} puts/s`, WHY_THROUGHPUT);
   verdict('MemoryStorage ≥ 40k gets/s', memGet.opsPerSec >= 40_000, `${Math.round(memGet.opsPerSec)} gets/s`, WHY_THROUGHPUT);
-  verdict('put p99.9 ≤ 10 ms (memory, c=64)', memPut.p999 <= 10, `${memPut.p999.toFixed(2)} ms`, WHY_TAIL);
-  verdict('put p99.9 ≤ 10 ms (level, c=64)', get('cluster level put c=64').p999 <= 10, `${get('cluster level put c=64').p999.toFixed(2)} ms`, WHY_TAIL);
+  const levelPutRow = get('cluster level put c=64');
+  const runsSaid = (label: string) => `; every run, with the major GCs in it: ${tailsOf(putRuns.get(label) ?? [])}`;
+  verdict('put p99.9 ≤ 10 ms (memory, c=64)', memPut.p999 <= 10, `${memPut.p999.toFixed(2)} ms${runsSaid('cluster memory')}`, WHY_TAIL);
+  verdict('put p99.9 ≤ 10 ms (level, c=64)', levelPutRow.p999 <= 10, `${levelPutRow.p999.toFixed(2)} ms${runsSaid('cluster level')}`, WHY_TAIL);
   verdict(
     'MemoryStorage ≤ 300 B per version beyond key and value',
     memory.overheadPerVersion <= 300,

@@ -1,7 +1,7 @@
 // Small load generator shared by the benchmarks: keeps `concurrency` operations in flight
 // for `durationMs` (or `count` operations) and reports throughput, latency percentiles and
 // the garbage collector's pauses meanwhile (most of the tail latency, when it goes wrong).
-import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 export interface LoadResult {
   /** Operations measured (issued after the warm-up). */
@@ -23,6 +23,11 @@ export interface LoadResult {
   readonly gcPercent: number;
   /** Longest GC pause, in milliseconds. */
   readonly gcMaxMs: number;
+  /**
+   * Major (mark-compact) collections that ended in the measured time. One of them stretches
+   * every operation in flight, so a run's p99.9 is mostly whether it had one.
+   */
+  readonly majorGcs: number;
 }
 
 export interface LoadOptions {
@@ -55,11 +60,13 @@ export async function runLoad(op: (i: number) => Promise<unknown>, options: Load
   let firstError: unknown;
   let gcMs = 0;
   let gcMaxMs = 0;
+  let majorGcs = 0;
   const gcObserver = new PerformanceObserver((list) => {
     for (const entry of list.getEntries() as PerformanceEntry[]) {
       if (entry.startTime < started) continue;
       gcMs += entry.duration;
       gcMaxMs = Math.max(gcMaxMs, entry.duration);
+      if (gcKind(entry) === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
@@ -106,7 +113,13 @@ export async function runLoad(op: (i: number) => Promise<unknown>, options: Load
     p999: atRank(sorted, 99.9) / 1000,
     gcPercent: (gcMs / 10) / seconds,
     gcMaxMs,
+    majorGcs,
   };
+}
+
+/** A GC entry's kind (`constants.NODE_PERFORMANCE_GC_*`). */
+function gcKind(entry: PerformanceEntry): number | undefined {
+  return (entry as { detail?: { kind?: number } | null }).detail?.kind;
 }
 
 /** The sample at percentile `p` of ascending `sorted` (nearest rank); 0 when empty. */
@@ -119,12 +132,12 @@ export function atRank(sorted: Uint32Array, p: number): number {
 
 export function formatRow(name: string, r: LoadResult): string {
   const n = (x: number, d = 2) => x.toFixed(d).padStart(8);
-  return `| ${name.padEnd(34)} | ${Math.round(r.opsPerSec).toString().padStart(8)} | ${n(r.p50)} | ${n(r.p99)} | ${n(r.p999)} | ${String(r.errors).padStart(6)} | ${n(r.gcPercent, 1)} | ${n(r.gcMaxMs)} |`;
+  return `| ${name.padEnd(34)} | ${Math.round(r.opsPerSec).toString().padStart(8)} | ${n(r.p50)} | ${n(r.p99)} | ${n(r.p999)} | ${String(r.errors).padStart(6)} | ${n(r.gcPercent, 1)} | ${n(r.gcMaxMs)} | ${String(r.majorGcs).padStart(8)} |`;
 }
 
 export const TABLE_HEADER = [
-  `| ${'workload'.padEnd(34)} |    ops/s | p50 ms   | p99 ms   | p99.9 ms | errors | GC %     | GCmax ms |`,
-  `|${'-'.repeat(36)}|---------:|---------:|---------:|---------:|-------:|---------:|---------:|`,
+  `| ${'workload'.padEnd(34)} |    ops/s | p50 ms   | p99 ms   | p99.9 ms | errors | GC %     | GCmax ms | major GC |`,
+  `|${'-'.repeat(36)}|---------:|---------:|---------:|---------:|-------:|---------:|---------:|---------:|`,
 ].join('\n');
 
 /** Growable array of latencies in microseconds. */

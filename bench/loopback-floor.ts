@@ -110,6 +110,7 @@ async function main(): Promise<void> {
       latencies: samples.take(),
       gcMs: result.gcPercent * 10 * result.seconds,
       gcMaxMs: result.gcMaxMs,
+      majorGcs: result.majorGcs,
     });
   }
 

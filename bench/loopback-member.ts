@@ -49,6 +49,7 @@ export type MemberReport =
       readonly latencies: Uint32Array;
       readonly gcMs: number;
       readonly gcMaxMs: number;
+      readonly majorGcs: number;
       readonly firstError?: string;
     }
   | { readonly type: 'idle'; readonly userUs: number; readonly systemUs: number; readonly ms: number; readonly connections: number }
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
         latencies,
         gcMs: (result.gcPercent * 10) * result.seconds,
         gcMaxMs: result.gcMaxMs,
+        majorGcs: result.majorGcs,
         ...(firstError === undefined ? {} : { firstError }),
       });
     } finally {

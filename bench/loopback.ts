@@ -217,6 +217,7 @@ function merge(reports: Extract<MemberReport, { type: 'load' }>[]): LoadResult {
     // Mean over the processes that ran the loop.
     gcPercent: reports.reduce((sum, r) => sum + r.gcMs, 0) / 10 / busySeconds,
     gcMaxMs: Math.max(...reports.map((r) => r.gcMaxMs)),
+    majorGcs: reports.reduce((sum, r) => sum + r.majorGcs, 0),
   };
 }
 

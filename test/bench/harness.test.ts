@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { atRank, runLoad } from '../../bench/harness.js';
 
 test('atRank: the nearest-rank sample, exact, for any percentile', () => {
@@ -43,4 +45,18 @@ test('runLoad counts `count` operations from the end of the warm-up, and failure
   assert.equal(result.ops, 30);
   assert.equal(result.errors, 0, 'the failures came during the warm-up');
   assert.equal(result.issued - result.ops >= 5, true);
+});
+
+test('runLoad counts the major GCs that ended while it measured', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const result = await runLoad(
+    (i) => {
+      // Two full collections, both after the warm-up (every op here is measured).
+      if (i === 3 || i === 7) gc();
+      return new Promise((r) => setImmediate(r));
+    },
+    { concurrency: 1, count: 10 },
+  );
+  assert.ok(result.majorGcs >= 2, `counted ${result.majorGcs} major GCs`);
 });
