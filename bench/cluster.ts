@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ClassicLevel } from 'classic-level';
 import type { Storage } from '../src/index.js';
-import { formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js';
+import { benchKey, formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js';
 import { measureMemoryPerVersion } from './memory-per-version.js';
 import { writeReport } from './report.js';
 import { describeBuild } from './build.js';
@@ -98,7 +98,7 @@ const RAW_VALUE = new Uint8Array(130).fill(7);
 /** One 64-in-flight raw put run on a fresh database; the database stays open for reads. */
 async function rawPutRun(dir: string): Promise<{ db: ClassicLevel<string, Uint8Array>; result: LoadResult }> {
   const db = await openRaw(dir);
-  const result = await runLoad((i) => db.put(`raw-64-${i}`, RAW_VALUE), loadOptions(64));
+  const result = await runLoad((i) => db.put(benchKey('raw-64-', i), RAW_VALUE), loadOptions(64));
   return { db, result };
 }
 
@@ -110,7 +110,7 @@ async function rawPutRun(dir: string): Promise<{ db: ClassicLevel<string, Uint8A
  */
 async function rawLevel(dir: string): Promise<void> {
   let db = await openRaw(dir);
-  record('raw classic-level put c=1', await runLoad((i) => db.put(`raw-1-${i}`, RAW_VALUE), loadOptions(1)));
+  record('raw classic-level put c=1', await runLoad((i) => db.put(benchKey('raw-1-', i), RAW_VALUE), loadOptions(1)));
   let written = 0;
   const puts = await measure(64, async () => {
     await db.close();
@@ -122,7 +122,7 @@ async function rawLevel(dir: string): Promise<void> {
   record('raw classic-level put c=64', puts.result);
   // Gets of the keys the last run wrote, on its database, spread as the cluster's are.
   for (const concurrency of [1, 64]) {
-    const { result } = await measure(concurrency, () => runLoad((i) => db.get(`raw-64-${(i * 7919) % written}`), loadOptions(concurrency)));
+    const { result } = await measure(concurrency, () => runLoad((i) => db.get(benchKey('raw-64-', (i * 7919) % written)), loadOptions(concurrency)));
     record(`raw classic-level get c=${concurrency}`, result);
   }
   await db.close();
@@ -162,7 +162,7 @@ async function startCluster(storage: (id: string) => Storage, run: number): Prom
  */
 async function cluster(label: string, storage: (id: string) => Storage, floor?: () => Promise<number>): Promise<void> {
   const first = await startCluster(storage, 0);
-  record(`${label} put c=1`, await runLoad((i) => first.via(i).put(`k-1-${i}`, VALUE), { concurrency: 1, durationMs: DURATION_MS }));
+  record(`${label} put c=1`, await runLoad((i) => first.via(i).put(benchKey('k-1-', i), VALUE), { concurrency: 1, durationMs: DURATION_MS }));
   await first.stop();
   let last: BenchCluster | undefined;
   let written = 0;
@@ -172,7 +172,7 @@ async function cluster(label: string, storage: (id: string) => Storage, floor?: 
     // Not measured: the previous cluster's heap is collected, and this one's first writes
     // (each partition's first key, the maps' first growth) are the warm-up's.
     (globalThis as { gc?: () => void }).gc?.();
-    const result = await runLoad((i) => last!.via(i).put(`k-64-${i}`, VALUE), loadOptions(64));
+    const result = await runLoad((i) => last!.via(i).put(benchKey('k-64-', i), VALUE), loadOptions(64));
     written = result.issued;
     if (floor !== undefined) pairs.push({ cluster: result.opsPerSec, raw: await floor() });
     return result;
@@ -181,7 +181,7 @@ async function cluster(label: string, storage: (id: string) => Storage, floor?: 
   putRuns.set(label, puts.runs);
   const { via } = last!;
   for (const concurrency of [1, 64]) {
-    const { result } = await measure(concurrency, () => runLoad((i) => via(i).get(`k-64-${(i * 7919) % written}`), loadOptions(concurrency)));
+    const { result } = await measure(concurrency, () => runLoad((i) => via(i).get(benchKey('k-64-', (i * 7919) % written)), loadOptions(concurrency)));
     record(`${label} get c=${concurrency}`, result);
   }
   await last!.stop();

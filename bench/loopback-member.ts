@@ -6,7 +6,7 @@
 // argv[2]: JSON MemberConfig. Runs the library as the parent was built (bench/build.ts).
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { LatencySamples, runLoad } from './harness.js';
+import { benchKey, LatencySamples, runLoad } from './harness.js';
 
 type Library = typeof import('../src/index.js');
 
@@ -29,7 +29,7 @@ export type MemberCommand =
       readonly op: 'put' | 'get';
       readonly concurrency: number;
       readonly durationMs: number;
-      /** Keys written are `${prefix}-${index}-${i}`. */
+      /** Keys written are `benchKey(`${prefix}-${index}-`, i)`. */
       readonly prefix: string;
       /** For gets: how many keys each member wrote under `prefix`; reads spread over all of them. */
       readonly written?: readonly number[];
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     const { index } = config;
     let op: (i: number) => Promise<unknown>;
     if (command.op === 'put') {
-      op = (i) => node.put(`${command.prefix}-${index}-${i}`, value);
+      op = (i) => node.put(benchKey(`${command.prefix}-${index}-`, i), value);
     } else {
       const written = command.written ?? [];
       const total = written.reduce((a, b) => a + b, 0);
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
         let m = written.length - 1;
         while (starts[m]! > j) m--;
         j -= starts[m]!;
-        return node.get(`${command.prefix}-${m}-${j}`);
+        return node.get(benchKey(`${command.prefix}-${m}-`, j));
       };
     }
     const timed = async (i: number): Promise<void> => {

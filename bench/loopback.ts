@@ -33,7 +33,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { atRank, formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js';
+import { atRank, benchKey, formatRow, runLoad, TABLE_HEADER, type LoadResult } from './harness.js';
 import type { MemberCommand, MemberConfig, MemberReport } from './loopback-member.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
@@ -561,7 +561,7 @@ async function redis(binary: string): Promise<void> {
     };
     const value = JSON.stringify({ sku: 'B00005N5PF', qty: 1, note: randomBytes(48).toString('hex') });
     const setWait = withConnection(async (c, i) => {
-      const replies = await c.pipeline([['SET', `k-64-${i}`, value], ['WAIT', '1', String(WAIT_TIMEOUT_MS)]]);
+      const replies = await c.pipeline([['SET', benchKey('k-64-', i), value], ['WAIT', '1', String(WAIT_TIMEOUT_MS)]]);
       if (!(typeof replies[1] === 'number' && replies[1] >= 1)) throw new Error(`WAIT 1 answered ${String(replies[1])}: no replica acknowledged`);
     });
     console.log();
@@ -572,15 +572,15 @@ async function redis(binary: string): Promise<void> {
       recordCpu(name, result, cpu, 'the 3 servers + the Node client');
     };
     for (const concurrency of [1, 64]) {
-      const op = concurrency === 64 ? setWait : withConnection((c, i) => c.pipeline([['SET', `k-1-${i}`, value], ['WAIT', '1', String(WAIT_TIMEOUT_MS)]]));
+      const op = concurrency === 64 ? setWait : withConnection((c, i) => c.pipeline([['SET', benchKey('k-1-', i), value], ['WAIT', '1', String(WAIT_TIMEOUT_MS)]]));
       await run(`redis SET+WAIT 1 c=${concurrency}`, concurrency, op);
     }
     for (const concurrency of [1, 64]) {
-      await run(`redis SET (no WAIT) c=${concurrency}`, concurrency, withConnection((c, i) => c.command('SET', `s-${concurrency}-${i}`, value)));
+      await run(`redis SET (no WAIT) c=${concurrency}`, concurrency, withConnection((c, i) => c.command('SET', benchKey(`s-${concurrency}-`, i), value)));
     }
     const written = results.get('redis SET+WAIT 1 c=64')!.ops;
     for (const concurrency of [1, 64]) {
-      await run(`redis GET c=${concurrency}`, concurrency, withConnection((c, i) => c.command('GET', `k-64-${(i * 7919) % written}`)));
+      await run(`redis GET c=${concurrency}`, concurrency, withConnection((c, i) => c.command('GET', benchKey('k-64-', (i * 7919) % written))));
     }
     // Idle CPU of the three servers, for comparison with the members'.
     await new Promise((resolve) => setTimeout(resolve, 500));

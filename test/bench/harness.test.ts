@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { atRank, runLoad } from '../../bench/harness.js';
+import { atRank, benchKey, runLoad } from '../../bench/harness.js';
 
 test('atRank: the nearest-rank sample, exact, for any percentile', () => {
   const sorted = Uint32Array.from({ length: 1000 }, (_, i) => i + 1);
@@ -59,4 +59,13 @@ test('runLoad counts the major GCs that ended while it measured', async () => {
     { concurrency: 1, count: 10 },
   );
   assert.ok(result.majorGcs >= 2, `counted ${result.majorGcs} major GCs`);
+});
+
+test('benchKey: one key per index, apart from other prefixes', () => {
+  const keys = new Set<string>();
+  for (let i = 0; i < 50_000; i++) keys.add(benchKey('k-64-', i));
+  assert.equal(keys.size, 50_000);
+  assert.ok([...keys].every((k) => k.startsWith('k-64-')));
+  assert.notEqual(benchKey('k-1-', 0), benchKey('k-64-', 0));
+  assert.equal(benchKey('k-', 35), 'k-z', 'base 36');
 });
