@@ -29,7 +29,7 @@ export type MemberCommand =
       readonly op: 'put' | 'get';
       readonly concurrency: number;
       readonly durationMs: number;
-      /** Keys written are `benchKey(`${prefix}-${index}-`, i)`. */
+      /** Keys written are `prefix`, `-`, the member's index, `-` and then `i`, through `benchKey`. */
       readonly prefix: string;
       /** For gets: how many keys each member wrote under `prefix`; reads spread over all of them. */
       readonly written?: readonly number[];
