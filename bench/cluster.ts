@@ -77,12 +77,6 @@ function loadOptions(concurrency: number): { concurrency: number; durationMs: nu
   return { concurrency, durationMs: DURATION_MS, warmupMs: concurrency === 1 ? 0 : WARMUP_MS };
 }
 
-/**
- * The floor: classic-level alone, configured as LevelStorage configures it. Like the cluster,
- * each 64-in-flight put run starts on a fresh database: a run that continued the previous
- * runs' database would meet their level-0 compactions (LevelDB slows writes while they pile
- * up), which the cluster's fresh members never reach in a run.
- */
 /** Raw databases opened so far: each gets a folder of its own. */
 let rawOpened = 0;
 

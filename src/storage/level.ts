@@ -324,12 +324,13 @@ export class LevelStorage implements Storage {
   }
 
   #getNow(space: Space, key: Uint8Array): Uint8Array | undefined | typeof READ_LATER {
+    // Busy (writes or reads queued or in flight): the read joins the next group, which
+    // shares one trip to the thread pool and leaves the lookup to the pool's thread. Asked
+    // first: `get` checks its arguments (and that the store is open) itself.
+    if (this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#reading !== undefined) return READ_LATER;
     const db = this.#checkOpen();
     checkSpace(space);
     checkBytes(key, 'key');
-    // Busy (writes or reads queued or in flight): the read joins the next group, which
-    // shares one trip to the thread pool and leaves the lookup to the pool's thread.
-    if (this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#reading !== undefined) return READ_LATER;
     let value: Uint8Array | undefined;
     try {
       value = db.getSync(this.#storedKey(space, key));
