@@ -25,7 +25,7 @@ import { mkdir } from 'node:fs/promises';
 import { ClassicLevel, type ChainedBatch } from 'classic-level';
 import { ValidationError } from '../errors.js';
 import { allocBytes } from '../bytes.js';
-import { READ_LATER, readNow, type IterateOptions, type ReadNow, type Space, type Storage, type StorageOp, type StorageSupports } from './storage.js';
+import { READ_LATER, callbackAccess, readNow, type CallbackAccess, type IterateOptions, type ReadNow, type Space, type Storage, type StorageOp, type StorageSupports } from './storage.js';
 import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
 
 /** Options of {@link LevelStorage}. LevelDB's own defaults unless said otherwise. */
@@ -216,21 +216,7 @@ export class LevelStorage implements Storage {
 
   /** The value of `key` in `space`, or `undefined` when it has none; it shares one LevelDB `getMany` with the reads made alongside it. */
   get(space: Space, key: Uint8Array): Promise<Uint8Array | undefined> {
-    let stored: Uint8Array;
-    try {
-      this.#checkOpen();
-      checkSpace(space);
-      checkBytes(key, 'key');
-      stored = this.#storedKey(space, key);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    // Not an async function, and resolved with the value itself: one runs per replica of
-    // every read and of every busy store's write.
-    return new Promise((resolve, reject) => {
-      this.#reads.push({ one: true, keys: [stored], resolve, reject });
-      this.#scheduleRead();
-    });
+    return new Promise((resolve, reject) => this.#getThen(space, key, resolve, reject));
   }
 
   async getMany(space: Space, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
@@ -246,36 +232,7 @@ export class LevelStorage implements Storage {
   }
 
   batch(ops: readonly StorageOp[]): Promise<void> {
-    let db: Db;
-    try {
-      db = this.#checkOpen();
-      // Checked before any op is added: a bad op fails only its own caller.
-      checkOps(ops);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (ops.length === 0) return Promise.resolve();
-    const group = (this.#group ??= { batch: db.batch(), waiters: [] });
-    try {
-      // Copied into LevelDB's native write batch now: the caller may reuse its arrays as
-      // soon as this returns.
-      for (const op of ops) {
-        const key = this.#storedKey(op.space, op.key);
-        if (op.type === 'put') group.batch.put(key, op.value);
-        else group.batch.del(key);
-      }
-    } catch (err) {
-      // Not expected once the ops are valid; but a batch holding part of a caller's ops
-      // must never be written, so the whole group is dropped and fails.
-      this.#group = undefined;
-      void group.batch.close().catch(() => undefined);
-      for (const waiter of group.waiters) waiter.reject(err);
-      return Promise.reject(err);
-    }
-    return new Promise<void>((resolve, reject) => {
-      group.waiters.push({ resolve, reject });
-      this.#scheduleWrite();
-    });
+    return new Promise((resolve, reject) => this.#batchThen(ops, resolve, reject));
   }
 
   /**
@@ -311,6 +268,70 @@ export class LevelStorage implements Storage {
     } finally {
       await iterator.close();
     }
+  }
+
+  /**
+   * `get` and `batch` with callbacks (storage.ts's `CallbackAccess`), unless a subclass
+   * overrides either.
+   * @internal
+   */
+  [callbackAccess](): CallbackAccess | undefined {
+    if (this.get !== LevelStorage.prototype.get || this.batch !== LevelStorage.prototype.batch) return undefined;
+    return {
+      get: (space, key, onValue, onError) => this.#getThen(space, key, onValue, onError),
+      batch: (ops, onDone, onError) => this.#batchThen(ops, onDone, onError),
+    };
+  }
+
+  #getThen(space: Space, key: Uint8Array, onValue: (value: Uint8Array | undefined) => void, onError: (error: unknown) => void): void {
+    let stored: Uint8Array;
+    try {
+      this.#checkOpen();
+      checkSpace(space);
+      checkBytes(key, 'key');
+      stored = this.#storedKey(space, key);
+    } catch (err) {
+      onError(err);
+      return;
+    }
+    this.#reads.push({ one: true, keys: [stored], resolve: onValue, reject: onError });
+    this.#scheduleRead();
+  }
+
+  #batchThen(ops: readonly StorageOp[], onDone: () => void, onError: (error: unknown) => void): void {
+    let db: Db;
+    try {
+      db = this.#checkOpen();
+      // Checked before any op is added: a bad op fails only its own caller.
+      checkOps(ops);
+    } catch (err) {
+      onError(err);
+      return;
+    }
+    if (ops.length === 0) {
+      onDone();
+      return;
+    }
+    const group = (this.#group ??= { batch: db.batch(), waiters: [] });
+    try {
+      // Copied into LevelDB's native write batch now: the caller may reuse its arrays as
+      // soon as this returns.
+      for (const op of ops) {
+        const key = this.#storedKey(op.space, op.key);
+        if (op.type === 'put') group.batch.put(key, op.value);
+        else group.batch.del(key);
+      }
+    } catch (err) {
+      // Not expected once the ops are valid; but a batch holding part of a caller's ops
+      // must never be written, so the whole group is dropped and fails.
+      this.#group = undefined;
+      void group.batch.close().catch(() => undefined);
+      for (const waiter of group.waiters) waiter.reject(err);
+      onError(err);
+      return;
+    }
+    group.waiters.push({ resolve: onDone, reject: onError });
+    this.#scheduleWrite();
   }
 
   /**

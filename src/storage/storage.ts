@@ -115,6 +115,44 @@ export function readNowOf(storage: Storage): ReadNow | undefined {
   return typeof offer === 'function' ? offer.call(storage) : undefined;
 }
 
+/**
+ * A backend's `get` and `batch` with callbacks instead of promises. Not part of the public
+ * contract: the replica store runs each change of a key (read, merge, write, under the
+ * key's lock) on these, with one promise for the whole change, where promises cost one or
+ * two a call and more to chain them; a backend that completes its calls asynchronously
+ * offers it (LevelStorage), and any other is adapted ({@link callbackAccessOf}). Exactly one
+ * of the two callbacks is called, once, at once or later; they must not throw.
+ * @internal
+ */
+export interface CallbackAccess {
+  get(space: Space, key: Uint8Array, onValue: (value: Uint8Array | undefined) => void, onError: (error: unknown) => void): void;
+  batch(ops: readonly StorageOp[], onDone: () => void, onError: (error: unknown) => void): void;
+}
+
+/** The method through which a backend offers {@link CallbackAccess}. @internal */
+export const callbackAccess: unique symbol = Symbol('libdynamo.callbackAccess');
+
+/** `storage`'s {@link CallbackAccess}: its own when it offers one, else its promises adapted. @internal */
+export function callbackAccessOf(storage: Storage): CallbackAccess {
+  const offer = (storage as { [callbackAccess]?: () => CallbackAccess | undefined })[callbackAccess];
+  const own = typeof offer === 'function' ? offer.call(storage) : undefined;
+  if (own !== undefined) return own;
+  const settle = <T>(call: () => Promise<T>, onValue: (value: T) => void, onError: (error: unknown) => void): void => {
+    let result: Promise<T>;
+    try {
+      result = call();
+    } catch (error) {
+      onError(error);
+      return;
+    }
+    result.then(onValue, onError);
+  };
+  return {
+    get: (space, key, onValue, onError) => settle(() => storage.get(space, key), onValue, onError),
+    batch: (ops, onDone, onError) => settle(() => storage.batch(ops), onDone, onError),
+  };
+}
+
 /** `storage`'s synchronous access, when it offers one. @internal */
 export function syncAccessOf(storage: Storage): SyncAccess | undefined {
   const offer = (storage as { [syncAccess]?: () => SyncAccess | undefined })[syncAccess];

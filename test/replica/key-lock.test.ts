@@ -42,3 +42,47 @@ test('many keys at once: each key runs in order, none waits for ever', async () 
   assert.equal(order.size, 5000);
   assert.equal(lock.size, 0);
 });
+
+test('acquire: a free key is taken before acquire returns; waiters get it in call order, one at a time', async () => {
+  const lock = new KeyLock();
+  const log: string[] = [];
+  let releaseFirst: (() => void) | undefined;
+  lock.acquire(k('a'), (release) => {
+    log.push('first');
+    releaseFirst = release;
+  });
+  assert.deepEqual(log, ['first'], 'taken at once');
+  lock.acquire(k('a'), (release) => {
+    log.push('second');
+    release();
+  });
+  lock.acquire(k('a'), (release) => {
+    log.push('third');
+    release();
+  });
+  await Promise.resolve();
+  assert.deepEqual(log, ['first'], 'the others wait while the first holds the key');
+  assert.equal(lock.busy(k('a')), true);
+  releaseFirst!();
+  releaseFirst!(); // a second release does nothing
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(log, ['first', 'second', 'third']);
+  assert.equal(lock.busy(k('a')), false);
+  assert.equal(lock.size, 0);
+});
+
+test('acquire: a long queue of holders that release at once does not grow the stack', async () => {
+  const lock = new KeyLock();
+  let release: (() => void) | undefined;
+  lock.acquire(k('hot'), (r) => (release = r));
+  let ran = 0;
+  for (let i = 0; i < 100_000; i++) {
+    lock.acquire(k('hot'), (r) => {
+      ran++;
+      r();
+    });
+  }
+  release!();
+  while (lock.busy(k('hot'))) await new Promise((r) => setImmediate(r));
+  assert.equal(ran, 100_000);
+});

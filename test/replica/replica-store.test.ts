@@ -140,15 +140,56 @@ test('mergeNow merges before returning on MemoryStorage, and declines on an asyn
   assert.deepEqual(memory.mergeNow(key, incoming)?.changed, true);
   assert.deepEqual(memory.readEncodedNow(key), await memory.readEncoded(key), 'stored at once');
   assert.equal(memory.mergeNow(key, incoming)?.changed, false, 'nothing new the second time');
-  // A change that always takes the lock (a conditional delete) makes the key busy meanwhile.
+  // A change that always takes the lock (a conditional delete) is done before it returns
+  // here, so it leaves the key free; one that waits (for the dot lease) is tested below.
   const deleting = memory.deleteIfUnchanged(key, new Uint8Array([1]));
-  assert.equal(memory.mergeNow(key, incoming), undefined, 'declined while a locked change of the key runs');
+  assert.equal(memory.mergeNow(key, incoming)?.changed, false, 'done at once: the locked change already released the key');
   assert.equal(await deleting, false);
-  assert.equal(memory.mergeNow(key, incoming)?.changed, false, 'and done at once again after it');
+  // A fresh store's first write waits, under the lock, for the dot lease to be written.
+  const fresh = await store(new MemoryStorage());
+  const writing = fresh.coordinate(key, EMPTY_CONTEXT, 'y', value('w'));
+  assert.equal(fresh.mergeNow(key, incoming), undefined, 'declined while a locked change of the key waits');
+  await writing;
+  assert.equal(fresh.mergeNow(key, incoming)?.changed, true, 'and done at once again after it');
 
   const slow = await store(asyncOnly(new MemoryStorage()));
   assert.equal(slow.synchronous, false);
   assert.equal(slow.mergeNow(key, incoming), undefined, 'an asynchronous backend goes through merge');
   assert.throws(() => slow.readEncodedNow(key), /synchronous/);
   assert.equal((await slow.merge(key, incoming)).changed, true);
+});
+
+test('a backend failing a change, by a throw or a rejection, fails that change only and frees its key', async () => {
+  const inner = new MemoryStorage();
+  let failGet: 'throw' | 'reject' | undefined;
+  let failBatch: 'throw' | 'reject' | undefined;
+  const failing: Storage = {
+    ...asyncOnly(inner),
+    get: (space, key) => {
+      if (failGet === 'throw') throw new Error('get threw');
+      return failGet === 'reject' ? Promise.reject(new Error('get rejected')) : inner.get(space, key);
+    },
+    batch: (ops) => {
+      if (failBatch === 'throw') throw new Error('batch threw');
+      return failBatch === 'reject' ? Promise.reject(new Error('batch rejected')) : inner.batch(ops);
+    },
+  };
+  const s = await store(failing);
+  const key = enc.encode('k');
+  const incoming = update(emptySet<StoredValue>(), EMPTY_CONTEXT, 'x', value('v'), 0).set;
+  for (const [get, batch, message] of [
+    ['throw', undefined, /get threw/],
+    ['reject', undefined, /get rejected/],
+    [undefined, 'throw', /batch threw/],
+    [undefined, 'reject', /batch rejected/],
+  ] as const) {
+    failGet = get;
+    failBatch = batch;
+    await assert.rejects(s.merge(key, incoming), message);
+    failGet = failBatch = undefined;
+    assert.equal(await s.read(key), undefined, 'nothing was stored');
+  }
+  // The key was released each time: the next change goes through.
+  assert.equal((await s.merge(key, incoming)).changed, true);
+  assert.deepEqual((await s.read(key))?.values.length, 1);
 });
