@@ -83,6 +83,45 @@ test('LevelStorage: gets and getManys called in the same tick are one LevelDB ge
   await storage.close();
 });
 
+test('LevelStorage: one trip to LevelDB at a time: reads and writes waiting together take turns, each as one group', async () => {
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  const db = ClassicLevel.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const probe = new ClassicLevel(freshDir());
+  await probe.open();
+  const unused = probe.batch();
+  const batchProto = Object.getPrototypeOf(Object.getPrototypeOf(unused)) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  await unused.close();
+  await probe.close();
+  const originals = { getMany: db.getMany!, write: batchProto.write! };
+  const trips: string[] = [];
+  let inFlight = 0;
+  let most = 0;
+  const watch = (kind: string, original: (...args: unknown[]) => Promise<unknown>) =>
+    function (this: unknown, ...args: unknown[]) {
+      trips.push(kind);
+      most = Math.max(most, ++inFlight);
+      return original.apply(this, args).finally(() => inFlight--);
+    };
+  db.getMany = watch('read', originals.getMany);
+  batchProto.write = watch('write', originals.write);
+  try {
+    const first = storage.batch([put(key(0), key(0))]);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first write is in flight: these reads and writes wait for it, then go by turns.
+    const waiting = Array.from({ length: 50 }, (_, i) => [storage.get('s', key(0)), storage.batch([put(key(1, i), key(i))])]).flat();
+    await Promise.all([first, ...waiting]);
+    const seen = (await Promise.all(waiting.filter((_, i) => i % 2 === 0))) as (Uint8Array | undefined)[];
+    assert.ok(seen.every((value) => value !== undefined && value[0] === 0), 'each read waited for the write in flight when it was made');
+  } finally {
+    db.getMany = originals.getMany;
+    batchProto.write = originals.write;
+  }
+  assert.equal(most, 1, 'never more than one trip in flight');
+  assert.deepEqual(trips, ['write', 'read', 'write']);
+  await storage.close();
+});
+
 test("LevelStorage: one caller's invalid batch does not fail the others grouped with it", async () => {
   const storage = new LevelStorage(freshDir());
   await storage.open();
