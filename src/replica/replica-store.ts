@@ -229,11 +229,10 @@ export class ReplicaStore {
       const store = (): void => {
         try {
           onReady?.(written);
+          this.#write(storageKey, before, written.encoded, written.set, () => done(written), fail);
         } catch (error) {
           fail(error);
-          return;
         }
-        this.#write(storageKey, before, written.encoded, written.set, () => done(written), fail);
       };
       if (this.#counter.issueNow(written.dot.counter)) store();
       else this.#counter.issue(written.dot.counter).then(store, fail);

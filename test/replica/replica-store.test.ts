@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import type { DynamoError } from '../../src/errors.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { LevelStorage } from '../../src/storage/level.js';
 import type { Storage, StorageOp } from '../../src/storage/storage.js';
@@ -192,4 +193,45 @@ test('a backend failing a change, by a throw or a rejection, fails that change o
   // The key was released each time: the next change goes through.
   assert.equal((await s.merge(key, incoming)).changed, true);
   assert.deepEqual((await s.read(key))?.values.length, 1);
+});
+
+test('LevelStorage: a subclass that overrides get and batch is read and written through them', async () => {
+  let gets = 0;
+  let batches = 0;
+  class Watched extends LevelStorage {
+    override get(space: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+      gets++;
+      return super.get(space, key);
+    }
+    override batch(ops: readonly StorageOp[]): Promise<void> {
+      batches++;
+      return super.batch(ops);
+    }
+  }
+  const storage = new Watched(join(root, `db${dirs++}`));
+  const s = await store(storage);
+  const incoming = update(emptySet<StoredValue>(), EMPTY_CONTEXT, 'x', value('v'), 0).set;
+  const [before, beforeBatches] = [gets, batches];
+  assert.equal((await s.merge(enc.encode('k'), incoming)).changed, true);
+  assert.ok(gets > before, 'the record was read through the override');
+  assert.ok(batches > beforeBatches, 'and written through it');
+  await storage.close();
+});
+
+test('LevelStorage: a change on a store closed meanwhile fails typed and frees its key', async () => {
+  const storage = new LevelStorage(join(root, `db${dirs++}`));
+  const s = await store(storage);
+  const key = enc.encode('k');
+  const incoming = update(emptySet<StoredValue>(), EMPTY_CONTEXT, 'x', value('v'), 0).set;
+  // Many changes of one key: the first takes the lock, the rest queue behind it; the store
+  // closes while they wait, so each fails through LevelStorage's own callbacks.
+  const changes = Array.from({ length: 20 }, () => s.merge(key, incoming));
+  const closing = storage.close();
+  const results = await Promise.allSettled(changes);
+  await closing;
+  assert.ok(results.some((r) => r.status === 'rejected'), 'changes made after close was called fail');
+  for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as DynamoError).code, 'STORAGE_CLOSED');
+  await storage.open();
+  assert.equal((await s.merge(key, incoming)).changed, results.every((r) => r.status === 'rejected'), 'the key was freed: the next change goes through');
+  await storage.close();
 });

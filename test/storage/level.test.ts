@@ -83,42 +83,98 @@ test('LevelStorage: gets and getManys called in the same tick are one LevelDB ge
   await storage.close();
 });
 
-test('LevelStorage: one trip to LevelDB at a time: reads and writes waiting together take turns, each as one group', async () => {
-  const storage = new LevelStorage(freshDir());
-  await storage.open();
-  const db = ClassicLevel.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+/**
+ * Holds every LevelDB trip (getMany, chained batch write) until the test lets it go, and
+ * records the trips in the order they were made.
+ */
+async function holdingTrips<T>(fn: (control: { trips: string[]; most: () => number; next: () => Promise<void>; release: () => void }) => Promise<T>): Promise<T> {
   const probe = new ClassicLevel(freshDir());
   await probe.open();
   const unused = probe.batch();
   const batchProto = Object.getPrototypeOf(Object.getPrototypeOf(unused)) as Record<string, (...args: unknown[]) => Promise<unknown>>;
   await unused.close();
   await probe.close();
-  const originals = { getMany: db.getMany!, write: batchProto.write! };
+  const dbProto = ClassicLevel.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const originals = { getMany: dbProto.getMany!, write: batchProto.write! };
   const trips: string[] = [];
+  const held: (() => void)[] = [];
   let inFlight = 0;
   let most = 0;
-  const watch = (kind: string, original: (...args: unknown[]) => Promise<unknown>) =>
+  const hold = (kind: string, original: (...args: unknown[]) => Promise<unknown>) =>
     function (this: unknown, ...args: unknown[]) {
       trips.push(kind);
       most = Math.max(most, ++inFlight);
-      return original.apply(this, args).finally(() => inFlight--);
+      return new Promise<void>((resolve) => held.push(resolve))
+        .then(() => original.apply(this, args))
+        .finally(() => inFlight--);
     };
-  db.getMany = watch('read', originals.getMany);
-  batchProto.write = watch('write', originals.write);
+  dbProto.getMany = hold('read', originals.getMany);
+  batchProto.write = hold('write', originals.write);
   try {
-    const first = storage.batch([put(key(0), key(0))]);
-    await new Promise((resolve) => setImmediate(resolve));
-    // The first write is in flight: these reads and writes wait for it, then go by turns.
-    const waiting = Array.from({ length: 50 }, (_, i) => [storage.get('s', key(0)), storage.batch([put(key(1, i), key(i))])]).flat();
-    await Promise.all([first, ...waiting]);
-    const seen = (await Promise.all(waiting.filter((_, i) => i % 2 === 0))) as (Uint8Array | undefined)[];
-    assert.ok(seen.every((value) => value !== undefined && value[0] === 0), 'each read waited for the write in flight when it was made');
+    return await fn({
+      trips,
+      most: () => most,
+      next: async () => {
+        while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      },
+      release: () => held.shift()!(),
+    });
   } finally {
-    db.getMany = originals.getMany;
+    dbProto.getMany = originals.getMany;
     batchProto.write = originals.write;
   }
-  assert.equal(most, 1, 'never more than one trip in flight');
-  assert.deepEqual(trips, ['write', 'read', 'write']);
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('LevelStorage: one trip to LevelDB at a time; reads and writes waiting together take turns, each as one group', async () => {
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  await holdingTrips(async ({ trips, most, next, release }) => {
+    const a = storage.batch([put(key(0), key(0))]);
+    await next();
+    // While the write is out: a read and a write wait; nothing else goes.
+    const x = storage.get('s', key(0));
+    const b = storage.batch([put(key(1), key(1))]);
+    await turn();
+    await turn();
+    assert.deepEqual(trips, ['write']);
+    release();
+    await next();
+    // The read went (its turn, after a write); while it is out, another write and read wait.
+    const c = storage.batch([put(key(2), key(2))]);
+    const y = storage.get('s', key(1));
+    release();
+    await next();
+    release();
+    await next();
+    release();
+    await Promise.all([a, b, c]);
+    assert.deepEqual(await x, key(0), 'the read waited for the write in flight when it was made');
+    assert.deepEqual(await y, key(1));
+    assert.deepEqual(trips, ['write', 'read', 'write', 'read'], 'turns: b and c went as one write');
+    assert.equal(most(), 1, 'never more than one trip in flight');
+  });
+  await storage.close();
+});
+
+test('LevelStorage: with sync, a read does not wait for the fsync of a write in flight', async () => {
+  const storage = new LevelStorage(freshDir(), { sync: true });
+  await storage.open();
+  await storage.batch([put(key(0), key(0))]);
+  await holdingTrips(async ({ trips, most, next, release }) => {
+    const a = storage.batch([put(key(1), key(1))]);
+    await next();
+    const x = storage.get('s', key(0));
+    await turn();
+    await turn();
+    assert.deepEqual(trips, ['write', 'read'], 'the read went while the write was out');
+    assert.equal(most(), 2);
+    release();
+    release();
+    await a;
+    assert.deepEqual(await x, key(0));
+  });
   await storage.close();
 });
 
