@@ -103,13 +103,8 @@ function serveRead(deps: RequestHandlerDeps, key: Uint8Array): Promise<Message> 
       return Promise.reject(error);
     }
   }
-  if (!hinted) return measured(deps, 'read', started, deps.replicas.readEncoded(key).then(readReply));
-  return measured(
-    deps,
-    'read',
-    started,
-    deps.coordinator.readLocal(key).then((merged) => readReply(merged === undefined ? undefined : encodeVersions(merged))),
-  );
+  if (!hinted) return measured(deps, 'read', started, deps.replicas.readEncoded(key), readReply);
+  return measured(deps, 'read', started, deps.coordinator.readLocal(key), (merged) => readReply(merged === undefined ? undefined : encodeVersions(merged)));
 }
 
 function readReply(versions: Uint8Array | undefined): Message {
@@ -134,28 +129,33 @@ function serveReplicate(deps: RequestHandlerDeps, key: Uint8Array, hint: string 
     deps.metrics.observeReplica('write', deps.clock.now() - started, false);
     return Promise.reject(error);
   }
-  if (hint === null || hint === deps.self) return measured(deps, 'write', started, deps.replicas.merge(key, versions, bytes).then(ack));
-  return measured(
-    deps,
-    'write',
-    started,
-    deps.hints.merge(key, hint, versions, bytes).then(() => {
-      deps.onHintStored(key, hint);
-      return ACK;
-    }),
-  );
+  if (hint === null || hint === deps.self) return measured(deps, 'write', started, deps.replicas.merge(key, versions, bytes), ack);
+  return measured(deps, 'write', started, deps.hints.merge(key, hint, versions, bytes), () => {
+    deps.onHintStored(key, hint);
+    return ACK;
+  });
 }
 
 function ack(): Message {
   return ACK;
 }
 
-/** `work`'s answer, its latency since `started` recorded as a replica-side `op`. */
-function measured(deps: RequestHandlerDeps, op: ReplicaOperationName, started: number, work: Promise<Message>): Promise<Message> {
+/**
+ * The answer `answer` makes of `work`'s result, with the latency since `started` recorded as
+ * a replica-side `op` (a failure if `work` fails or `answer` throws): one `then` for both.
+ */
+function measured<T>(deps: RequestHandlerDeps, op: ReplicaOperationName, started: number, work: Promise<T>, answer: (result: T) => Message): Promise<Message> {
   return work.then(
-    (answer) => {
+    (result) => {
+      let reply: Message;
+      try {
+        reply = answer(result);
+      } catch (error) {
+        deps.metrics.observeReplica(op, deps.clock.now() - started, false);
+        throw error;
+      }
       deps.metrics.observeReplica(op, deps.clock.now() - started, true);
-      return answer;
+      return reply;
     },
     (error: unknown) => {
       deps.metrics.observeReplica(op, deps.clock.now() - started, false);
