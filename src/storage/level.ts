@@ -361,7 +361,7 @@ export class LevelStorage implements Storage {
     // Busy (writes or reads queued or in flight): the read joins the next group, which
     // shares one trip to the thread pool and leaves the lookup to the pool's thread. Asked
     // first: `get` checks its arguments (and that the store is open) itself.
-    if (this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#reading !== undefined) return READ_LATER;
+    if (this.#busy()) return READ_LATER;
     const db = this.#checkOpen();
     checkSpace(space);
     checkBytes(key, 'key');
@@ -372,6 +372,11 @@ export class LevelStorage implements Storage {
       throw translate(err);
     }
     return value === undefined ? undefined : view(value, 0);
+  }
+
+  /** Whether writes or reads are queued or in flight. */
+  #busy(): boolean {
+    return this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#reading !== undefined;
   }
 
   #checkOpen(): Db {
@@ -502,7 +507,7 @@ export class LevelStorage implements Storage {
 
   /** Sends every queued write and read now and waits until none is pending. */
   async #drain(): Promise<void> {
-    while (this.#group !== undefined || this.#writing !== undefined || this.#reads.length > 0 || this.#reading !== undefined) {
+    while (this.#busy()) {
       this.#trip();
       await Promise.all([this.#writing, this.#reading]);
     }
