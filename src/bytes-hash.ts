@@ -1,7 +1,8 @@
 /**
  * A fast, non-cryptographic 32-bit hash of a byte string, for spreading keys over the parts
- * of in-process tables: MemoryStorage's key table (../storage/key-table.ts) and the replica
- * key lock's stripes (../replica/key-lock.ts). Never stored or sent: it may change between
+ * of in-process tables: MemoryStorage's key table (../storage/key-table.ts), the replica
+ * key lock's stripes (../replica/key-lock.ts) and LevelStorage's key filter
+ * (../storage/key-filter.ts). Never stored or sent: it may change between
  * releases.
  * @module
  */
