@@ -23,13 +23,15 @@
  * cluster, puts at 64 in flight rose ~14% and their p99.9 fell ~4%.) The one exception:
  * the replica store's read of the record a write merges with, when the store has nothing
  * queued or in flight, is a `getSync` on the calling thread (`inlineReads`), where a lone
- * trip would cost more than the lookup.
+ * trip would cost more than the lookup. And a read of a key never stored makes no trip at
+ * all: a filter of the keys the store holds (`keyFilter`, ./key-filter.ts) answers it.
  * @module
  */
 import { mkdir } from 'node:fs/promises';
-import { ClassicLevel, type ChainedBatch } from 'classic-level';
+import { ClassicLevel, type ChainedBatch, type KeyIterator } from 'classic-level';
 import { ValidationError } from '../errors.js';
 import { allocBytes } from '../bytes.js';
+import { KeyFilter } from './key-filter.js';
 import { READ_LATER, callbackAccess, readNow, type CallbackAccess, type IterateOptions, type ReadNow, type Space, type Storage, type StorageOp, type StorageSupports } from './storage.js';
 import { checkBytes, checkIterateOptions, checkKeys, checkOps, checkSpace, storageClosed } from './validate.js';
 
@@ -73,10 +75,25 @@ export interface LevelStorageOptions {
    * the pool costs; a busy store groups its reads into one trip as before. Puts at 1 in
    * flight: +30–50%. But a read that must go to the disk blocks the event loop for as long
    * as the disk takes: turn it off when the data is much larger than memory and the disk
-   * is slow. Gets, iteration and handoff always read through the pool.
+   * is slow. Gets, iteration and handoff read through the pool (a get of a key the
+   * `keyFilter` knows was never stored needs no read at all).
    * @default true
    */
   inlineReads?: boolean;
+  /**
+   * Keep in memory a filter of the keys the store holds (a Bloom filter: 320 KiB, then
+   * 2.6–6.2 bytes a key past 130k keys), so that a read of a key never stored is answered
+   * at once, with no trip to LevelDB. Every write reads the key's record first (a replica
+   * merges what it is sent with what it holds), so a write of a new key, on every replica,
+   * saves a trip. The filter is filled by a scan of the keys in the background after
+   * `open()` (reads go to LevelDB until it ends) and by every write. A read of a key never
+   * stored still goes to LevelDB about once in 25,000 at 100k keys, once in 1,250 at 1M;
+   * reads of deleted keys do until the next open. Cluster puts of new keys at 64 in flight,
+   * in paired bench runs: +2–16% puts/s, p99.9 11.0 → 9.6 ms. Turn it off to save its
+   * memory when the store holds billions of keys, or when writes of new keys are rare.
+   * @default true
+   */
+  keyFilter?: boolean;
 }
 
 /** The values {@link LevelStorage} uses for options not given. */
@@ -86,6 +103,7 @@ export const LEVEL_STORAGE_DEFAULTS: Readonly<Required<LevelStorageOptions>> = O
   compression: true,
   sync: false,
   inlineReads: true,
+  keyFilter: true,
 });
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -108,6 +126,15 @@ type PendingRead =
 
 /** Entries fetched from LevelDB per iterator step. */
 const ITERATOR_CHUNK = 256;
+/** Keys fetched per step of the key filter's scan on open. */
+const SCAN_CHUNK = 1024;
+
+/**
+ * For tests: resolves once the key filter's scan on open has ended, with whether the filter
+ * now answers reads. Not part of the package's exports.
+ * @internal
+ */
+export const keyFilterScanned: unique symbol = Symbol('libdynamo.keyFilterScanned');
 
 /**
  * A {@link Storage} on LevelDB, in the directory `location` (created, with its parents, by
@@ -153,6 +180,13 @@ export class LevelStorage implements Storage {
   /** The `getMany` in flight (one at a time; not a `Set`, whose table an add and a delete per read would copy). */
   #reading: Promise<void> | undefined;
 
+  /** The keys this open of the store may hold (with `keyFilter`): every key written, and those the scan on open found. */
+  #filter: KeyFilter | undefined;
+  /** Whether the scan on open has ended, so {@link LevelStorage.#filter} holds every key and may answer reads. */
+  #filterReady = false;
+  /** The scan on open while it runs; it never rejects. */
+  #scan: Promise<void> = Promise.resolve();
+
   /**
    * @param location directory of the database
    * @param options see {@link LevelStorageOptions}; not kept, so changing it later does nothing
@@ -171,7 +205,7 @@ export class LevelStorage implements Storage {
         throw new ValidationError(`options.${name} must be a non-negative integer of bytes, got ${String(value)}`);
       }
     }
-    for (const name of ['compression', 'sync', 'inlineReads'] as const) {
+    for (const name of ['compression', 'sync', 'inlineReads', 'keyFilter'] as const) {
       if (typeof this.#options[name] !== 'boolean') {
         throw new ValidationError(`options.${name} must be a boolean, got ${String(this.#options[name])}`);
       }
@@ -198,12 +232,59 @@ export class LevelStorage implements Storage {
         });
         await db.open();
         this.#db = db;
+        this.#startKeyFilter(db);
         this.#state = 'open';
       } catch (err) {
         this.#state = 'closed';
         throw err;
       }
     });
+  }
+
+  /**
+   * A fresh key filter for this open (with `keyFilter`), which writes fill from now on, and
+   * the scan that adds the keys already stored. The scan's iterator is a snapshot taken
+   * before any write of this open is accepted, so between them they cover every key.
+   */
+  #startKeyFilter(db: Db): void {
+    this.#filterReady = false;
+    if (!this.#options.keyFilter) {
+      this.#filter = undefined;
+      return;
+    }
+    const filter = new KeyFilter();
+    this.#filter = filter;
+    const iterator = db.keys();
+    this.#scan = this.#scanKeys(iterator, filter);
+  }
+
+  async #scanKeys(iterator: KeyIterator<Db, Uint8Array>, filter: KeyFilter): Promise<void> {
+    try {
+      for (;;) {
+        // close() waits for the scan: stop at once rather than read on.
+        if (this.#state === 'closing' || this.#state === 'closed') return;
+        const keys = await iterator.nextv(SCAN_CHUNK);
+        if (keys.length === 0) break;
+        for (const key of keys) filter.add(key);
+      }
+      if (this.#filter === filter) this.#filterReady = true;
+    } catch {
+      // The filter stays unready and reads go to LevelDB, as without it; whatever failed
+      // the scan (I/O, corruption) fails the reads that meet it too.
+    } finally {
+      await iterator.close().catch(() => undefined);
+    }
+  }
+
+  /** @internal See {@link keyFilterScanned}. */
+  async [keyFilterScanned](): Promise<boolean> {
+    await this.#scan;
+    return this.#filterReady;
+  }
+
+  /** Whether the key filter is complete and says `stored` (a LevelDB key) was never written. */
+  #neverStored(stored: Uint8Array): boolean {
+    return this.#filterReady && !this.#filter!.mayContain(stored);
   }
 
   /** Finishes the writes and reads already accepted, then closes the database. Idempotent. */
@@ -215,6 +296,7 @@ export class LevelStorage implements Storage {
       if (db === undefined) return;
       this.#state = 'closing';
       await this.#drain();
+      await this.#scan;
       this.#db = undefined;
       this.#state = 'closed';
       await db.close();
@@ -301,6 +383,10 @@ export class LevelStorage implements Storage {
       onError(err);
       return;
     }
+    if (this.#neverStored(stored)) {
+      onValue(undefined);
+      return;
+    }
     this.#reads.push({ one: true, keys: [stored], resolve: onValue, reject: onError });
     this.#scheduleTrip();
   }
@@ -331,8 +417,14 @@ export class LevelStorage implements Storage {
       // soon as this returns.
       for (const op of ops) {
         const key = this.#storedKey(op.space, op.key);
-        if (op.type === 'put') group.batch.put(key, op.value);
-        else group.batch.del(key);
+        if (op.type === 'put') {
+          // Before the write lands: from now on a read of the key goes to LevelDB, where
+          // it waits behind this write or finds the value before it.
+          this.#filter?.add(key);
+          group.batch.put(key, op.value);
+        } else {
+          group.batch.del(key);
+        }
       }
     } catch (err) {
       // Not expected once the ops are valid; but a batch holding part of a caller's ops
@@ -360,14 +452,18 @@ export class LevelStorage implements Storage {
   #getNow(space: Space, key: Uint8Array): Uint8Array | undefined | typeof READ_LATER {
     // Busy (writes or reads queued or in flight): the read joins the next group, which
     // shares one trip to the thread pool and leaves the lookup to the pool's thread. Asked
-    // first: `get` checks its arguments (and that the store is open) itself.
-    if (this.#busy()) return READ_LATER;
+    // first, unless the key filter may answer: `get` checks its arguments (and that the
+    // store is open) itself.
+    if (!this.#filterReady && this.#busy()) return READ_LATER;
     const db = this.#checkOpen();
     checkSpace(space);
     checkBytes(key, 'key');
+    const stored = this.#storedKey(space, key);
+    if (this.#neverStored(stored)) return undefined;
+    if (this.#busy()) return READ_LATER;
     let value: Uint8Array | undefined;
     try {
-      value = db.getSync(this.#storedKey(space, key));
+      value = db.getSync(stored);
     } catch (err) {
       throw translate(err);
     }

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import { DynamoError, ValidationError } from '../../src/errors.js';
-import { LevelStorage } from '../../src/storage/level.js';
+import { LevelStorage, keyFilterScanned } from '../../src/storage/level.js';
+import { DotCounter } from '../../src/replica/identity.js';
+import { DATA_SPACE, ReplicaStore } from '../../src/replica/replica-store.js';
+import { EMPTY_CONTEXT } from '../../src/versioning/dvvset.js';
 import { READ_LATER, readNowOf, type Storage, type StorageOp } from '../../src/storage/storage.js';
 import { storageComplianceSuite } from '../compliance/storage.js';
 
@@ -232,6 +235,7 @@ test('LevelStorage: options are validated, naming the option', () => {
   assert.throws(() => new LevelStorage(freshDir(), { writeBufferSize: 1.5 }), /writeBufferSize/);
   assert.throws(() => new LevelStorage(freshDir(), { sync: 'yes' as unknown as boolean }), /sync/);
   assert.throws(() => new LevelStorage(freshDir(), { inlineReads: 1 as unknown as boolean }), /inlineReads/);
+  assert.throws(() => new LevelStorage(freshDir(), { keyFilter: 'on' as unknown as boolean }), /keyFilter/);
 });
 
 test('LevelStorage: the read at once (inlineReads) serves an idle store, by space, and fails typed once closed', async () => {
@@ -316,5 +320,76 @@ test('LevelStorage: if adding a caller\'s ops to the group fails midway, the gro
   }
   await storage.batch([put(key(5), key(5))]);
   assert.deepEqual(await storage.getMany('s', [key(1), key(2), key(4), key(5)]), [undefined, undefined, undefined, key(5)]);
+  await storage.close();
+});
+
+test('LevelStorage: the key filter answers reads of keys never stored with no trip; keys stored before the open, and since, are read', async () => {
+  const location = freshDir();
+  const first = new LevelStorage(location);
+  await first.open();
+  await first.batch(Array.from({ length: 3000 }, (_, i) => put(key(1, i >> 8, i & 255), key(i & 255))));
+  await first.close();
+
+  // Reopened: the scan (three steps of keys) must find every key stored before.
+  const storage = new LevelStorage(location);
+  const read = readNowOf(storage)!;
+  await storage.open();
+  assert.equal(await storage[keyFilterScanned](), true);
+  for (let i = 0; i < 3000; i++) assert.deepEqual(read('s', key(1, i >> 8, i & 255)), key(i & 255), `key ${i}, stored before the open`);
+  const never = Array.from({ length: 50 }, (_, i) => key(2, i));
+  const { calls, result } = await counting('getMany', () => Promise.all(never.map((k) => storage.get('s', k))));
+  assert.equal(calls, 0, 'no trip for keys never stored');
+  assert.deepEqual(result, never.map(() => undefined));
+  assert.deepEqual(never.map((k) => read('t', k)), never.map(() => undefined), 'nor for a space never written');
+
+  // Written since the open: read from LevelDB, also while the store is busy.
+  await storage.batch([put(key(2, 7), key(77))]);
+  assert.deepEqual(read('s', key(2, 7)), key(77));
+  const queued = storage.batch([put(key(2, 8), key(88))]);
+  assert.equal(read('s', key(2, 8)), READ_LATER, 'queued, not yet written: read behind the write');
+  await queued;
+  assert.deepEqual(await storage.get('s', key(2, 8)), key(88));
+  await storage.close();
+});
+
+test('LevelStorage: a replica merging into a key stored before a restart keeps what was stored (the key filter never hides a key)', async () => {
+  const location = freshDir();
+  const k = new TextEncoder().encode('cart-1');
+  const first = new LevelStorage(location);
+  await first.open();
+  await new ReplicaStore(first, DATA_SPACE, await DotCounter.load(first)).coordinate(k, EMPTY_CONTEXT, 'a', new TextEncoder().encode('one'));
+  await first.close();
+
+  const storage = new LevelStorage(location);
+  await storage.open();
+  assert.equal(await storage[keyFilterScanned](), true);
+  const store = new ReplicaStore(storage, DATA_SPACE, await DotCounter.load(storage));
+  await store.coordinate(k, EMPTY_CONTEXT, 'b', new TextEncoder().encode('two'));
+  const values = (await store.read(k))?.values.map((v) => new TextDecoder().decode(v.value!)).sort();
+  assert.deepEqual(values, ['one', 'two'], 'both siblings: the write read the stored record rather than take the key for new');
+  await storage.close();
+});
+
+test('LevelStorage: without keyFilter every read goes to LevelDB; close() during the scan on open stops it', async () => {
+  const off = new LevelStorage(freshDir(), { keyFilter: false });
+  await off.open();
+  assert.equal(await off[keyFilterScanned](), false);
+  const { calls, result } = await counting('getMany', () => off.get('s', key(9)));
+  assert.equal(calls, 1);
+  assert.equal(result, undefined);
+  await off.close();
+
+  const location = freshDir();
+  const filled = new LevelStorage(location);
+  await filled.open();
+  await filled.batch(Array.from({ length: 5000 }, (_, i) => put(key(i >> 8, i & 255), key(1))));
+  await filled.close();
+  const storage = new LevelStorage(location);
+  await storage.open();
+  await storage.close();
+  assert.equal(await storage[keyFilterScanned](), false, 'stopped before it ended: the filter never answered');
+  await storage.open();
+  assert.equal(await storage[keyFilterScanned](), true, 'a new open scans again');
+  assert.deepEqual(await storage.get('s', key(19, 135)), key(1), 'the last key stored');
   await storage.close();
 });
