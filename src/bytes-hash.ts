@@ -13,11 +13,13 @@
  * mix and the final avalanche, so keys that share a long prefix (`cart:user-1`,
  * `cart:user-2`) and differ only at the end still spread over the parts by their top bits
  * and over the slots by their low ones. In process only, never stored: it may change.
+ * @param seed another seed gives another hash, independent of the first (the key filter
+ *   takes two)
  */
-export function hashBytes(key: Uint8Array): number {
+export function hashBytes(key: Uint8Array, seed = 0): number {
   const length = key.length;
   const words = length & ~3;
-  let h = 0;
+  let h = seed | 0;
   let i = 0;
   for (; i < words; i += 4) {
     h ^= mixWord(key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24));

@@ -6,10 +6,10 @@
  * Singler, "Cache-, Hash- and Space-Efficient Bloom Filters", 2007), so asking about a key
  * touches one cache line per filter.
  *
- * "Not there" is certain; "maybe" is wrong for about 1 key in 1,000 to 25,000 that were
+ * "Not there" is certain; "maybe" is wrong for about 1 key in 2,000 to 50,000 that were
  * never added (see {@link FIRST_BITS_PER_KEY}). Keys are never taken out: a deleted key
- * stays a "maybe". LevelStorage keeps one of
- * these so that a read of a key it never stored needs no trip to LevelDB (./level.ts).
+ * stays a "maybe". LevelStorage keeps one of these so that a read of a key it never stored
+ * needs no trip to LevelDB (./level.ts).
  * @module
  */
 import { hashBytes } from '../bytes-hash.js';
@@ -24,8 +24,8 @@ const BLOCK_WORDS = BLOCK_BITS / 32;
 const FIRST_CAPACITY = 1 << 17;
 /**
  * Bits per key in the first filter; each later filter gets one more, so that their false
- * positive rates shrink as they grow. Measured: 1 key in 25,000 never added answers "maybe"
- * at 100k keys, 1 in 1,250 at 1M (2.6–6.2 bytes a key past the first filter). Each "maybe"
+ * positive rates shrink as they grow. Measured: 1 key in 50,000 never added answers "maybe"
+ * at 100k keys, 1 in 1,900 at 1M (2.6–6.2 bytes a key past the first filter). Each "maybe"
  * is a read LevelStorage makes through the thread pool; at 1 in 100 (10 bits a key), those
  * lone reads cost a cluster on LevelStorage a fifth of its puts.
  */
@@ -51,16 +51,12 @@ function filterFor(capacity: number, bitsPerKey: number): Filter {
 }
 
 /**
- * The second hash, which places the bits within the block the first chose: the first
- * remixed (MurmurHash3's finalizer over it xor a constant) rather than a second pass over
- * the key. Keys whose first hashes collide (1 pair in 2^32) collide in both.
+ * Seed of the second hash, which places the bits within the block the first chose. A
+ * second pass over the key rather than the first hash remixed: keys whose first hashes
+ * collide (one pair in 2^32, so one "maybe" in ~43 at 100M keys) then still differ in the
+ * second.
  */
-function remix(h1: number): number {
-  let h = h1 ^ 0x9747b28c;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
+const SECOND_SEED = 0x9747b28c;
 
 /** Where {@link locate} leaves a key's bits: word indexes and masks, `probes` of each. */
 const wordAt = new Int32Array(16);
@@ -99,14 +95,13 @@ export class KeyFilter {
 
   /** False when `key` was certainly never added; true when it was, or (rarely) when it only may have been. */
   mayContain(key: Uint8Array): boolean {
-    const h1 = hashBytes(key);
-    return this.#find(h1, remix(h1));
+    return this.#find(hashBytes(key), hashBytes(key, SECOND_SEED));
   }
 
   /** Adds `key`: from now on {@link mayContain} says true for it. */
   add(key: Uint8Array): void {
     const h1 = hashBytes(key);
-    const h2 = remix(h1);
+    const h2 = hashBytes(key, SECOND_SEED);
     // A key some filter already answers for is not added again: rewrites of the same keys
     // must not grow the series.
     if (this.#find(h1, h2)) return;

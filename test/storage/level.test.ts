@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import { DynamoError, ValidationError } from '../../src/errors.js';
 import { LevelStorage, keyFilterScanned } from '../../src/storage/level.js';
+import { KeyFilter } from '../../src/storage/key-filter.js';
 import { DotCounter } from '../../src/replica/identity.js';
 import { DATA_SPACE, ReplicaStore } from '../../src/replica/replica-store.js';
 import { EMPTY_CONTEXT } from '../../src/versioning/dvvset.js';
@@ -391,5 +392,46 @@ test('LevelStorage: without keyFilter every read goes to LevelDB; close() during
   await storage.open();
   assert.equal(await storage[keyFilterScanned](), true, 'a new open scans again');
   assert.deepEqual(await storage.get('s', key(19, 135)), key(1), 'the last key stored');
+  await storage.close();
+});
+
+test('LevelStorage: reopened, the same instance reads what it stored, during the scan on open and after it', async () => {
+  const storage = new LevelStorage(freshDir());
+  const read = readNowOf(storage)!;
+  const stored = (i: number) => key(3, i >> 8, i & 255);
+  await storage.open();
+  await storage.batch(Array.from({ length: 3000 }, (_, i) => put(stored(i), key(i & 255))));
+  assert.equal(await storage[keyFilterScanned](), true);
+  await storage.close();
+
+  // Read before the scan of this open ends (3000 keys take three steps): the filter left
+  // from the last open must not answer.
+  await storage.open();
+  assert.deepEqual(read('s', stored(2999)), key(2999 & 255));
+  assert.deepEqual(await storage.get('s', stored(2998)), key(2998 & 255));
+  assert.equal(await storage[keyFilterScanned](), true);
+  for (let i = 0; i < 3000; i += 7) assert.deepEqual(read('s', stored(i)), key(i & 255), `key ${i}`);
+  await storage.close();
+});
+
+test('LevelStorage: a key filter that cannot grow is dropped for the rest of the open; the write goes on', async () => {
+  const storage = new LevelStorage(freshDir());
+  await storage.open();
+  assert.equal(await storage[keyFilterScanned](), true);
+  const proto = KeyFilter.prototype as unknown as { add: (key: Uint8Array) => void };
+  const add = proto.add;
+  proto.add = () => {
+    throw new RangeError('Array buffer allocation failed');
+  };
+  try {
+    await storage.batch([put(key(4, 1), key(41))]);
+  } finally {
+    proto.add = add;
+  }
+  const { calls, result } = await counting('getMany', () => storage.get('s', key(4, 2)));
+  assert.equal(calls, 1, 'the filter no longer answers: a key it may have missed is read');
+  assert.equal(await storage[keyFilterScanned](), false);
+  assert.equal(result, undefined);
+  assert.deepEqual(await storage.get('s', key(4, 1)), key(41));
   await storage.close();
 });
