@@ -471,17 +471,16 @@ export class LevelStorage implements Storage {
   }
 
   #getNow(space: Space, key: Uint8Array): Uint8Array | undefined | typeof READ_LATER {
-    // Busy (writes or reads queued or in flight): the read joins the next group, which
-    // shares one trip to the thread pool and leaves the lookup to the pool's thread. Asked
-    // first, unless the key filter may answer: `get` checks its arguments (and that the
-    // store is open) itself.
-    if (!this.#filterReady && this.#busy()) return READ_LATER;
+    // Busy (writes or reads queued or in flight): `get` serves the read, from the key
+    // filter at once or in the next group, which shares one trip to the thread pool and
+    // leaves the lookup to the pool's thread. Asked first: `get` checks its arguments (and
+    // that the store is open) itself.
+    if (this.#busy()) return READ_LATER;
     const db = this.#checkOpen();
     checkSpace(space);
     checkBytes(key, 'key');
     const stored = this.#storedKey(space, key);
     if (this.#neverStored(stored)) return undefined;
-    if (this.#busy()) return READ_LATER;
     let value: Uint8Array | undefined;
     try {
       value = db.getSync(stored);
